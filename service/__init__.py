@@ -1,0 +1,82 @@
+"""Parley: self-hosted comments, ratings and reviews for any web page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import cli, config, database, errors
+from .extensions import csrf, db, limiter, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints and error handlers."""
+    instance = (test_config or {}).get("PARLEY_INSTANCE_PATH") or os.environ.get(
+        "PARLEY_INSTANCE_PATH", str(ROOT / "instance")
+    )
+    app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"))
+    app.config.from_mapping(config.DEFAULTS)
+    app.config.update(config.from_environment(os.environ))
+    if test_config:
+        app.config.update(test_config)
+    config.ensure_keys(app.config, Path(app.instance_path))
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI", f"sqlite:///{Path(app.instance_path) / 'parley.sqlite'}"
+    )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **database.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
+    if app.config["PARLEY_ENV"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+    proxies = app.config["PARLEY_TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from . import api, widgets
+
+    csrf.exempt(api.bp)  # the JSON API is guarded by origin checks, not cookies
+    app.register_blueprint(api.bp)
+    app.register_blueprint(widgets.bp)
+    errors.register(app)
+    cli.register(app)
+
+    @app.before_request
+    def _mark_writes() -> None:
+        # SQLite: a request that may write takes the write lock when it begins.
+        if request.method in UNSAFE_METHODS:
+            request.environ["parley.write"] = database.set_write_intent(True)
+
+    @app.teardown_request
+    def _unmark_writes(_exc: BaseException | None) -> None:
+        token = request.environ.pop("parley.write", None)
+        if token is not None:
+            database.reset_write_intent(token)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+        return response
+
+    return app

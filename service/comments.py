@@ -1,0 +1,162 @@
+"""Posting, editing and deleting comments: the rules every view shares.
+
+Functions here take plain values and return models; they never read the
+request. Counters on the page change in the same transaction as the comment.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from . import privacy
+from .errors import ApiError, ValidationError
+from .extensions import db
+from .models import Comment, Page, Site, utcnow
+from .sanitize import render_comment
+from .sites import get_or_create_page
+from .validation import CommentInput
+
+_EDIT_PURPOSE = "edit-token"
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A stored comment and the edit token its author gets once."""
+
+    comment: Comment
+    edit_token: str
+
+
+def _status_for(site: Site) -> str:
+    return "pending" if site.moderation == "all" else "approved"
+
+
+def _resolve_parent(page: Page, parent_id: int | None) -> Comment | None:
+    """The comment to reply to: approved, on this page, at most at the deepest level."""
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None or parent.page_id != page.id or parent.status != "approved":
+        raise ValidationError({"parent": "The comment you reply to is not on this page."})
+    max_depth = current_app.config["PARLEY_MAX_DEPTH"]
+    while parent.depth >= max_depth and parent.parent is not None:
+        parent = parent.parent  # deeper replies attach at the deepest allowed level
+    return parent
+
+
+def post_comment(
+    site: Site,
+    page_key: str,
+    data: CommentInput,
+    *,
+    address: str,
+    service_origin: str,
+) -> Posted:
+    """Store a new comment or reply and return it with its edit token."""
+    page = get_or_create_page(
+        site, page_key, title=data.title, url=data.url, service_origin=service_origin
+    )
+    parent = _resolve_parent(page, data.parent)
+    token = secrets.token_urlsafe(32)
+    comment = Comment(
+        page_id=page.id,
+        parent_id=parent.id if parent else None,
+        root_id=parent.root_id if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        author=data.name,
+        email_encrypted=privacy.encrypt_email(data.email),
+        email_index=privacy.email_index(data.email),
+        avatar=privacy.avatar_id(data.email),
+        website=data.website,
+        text=data.text,
+        html=render_comment(data.text),
+        status=_status_for(site),
+        remote_addr=address,
+        edit_token_hash=privacy.keyed_hash(_EDIT_PURPOSE, token),
+        notify=data.notify,
+    )
+    db.session.add(comment)
+    db.session.flush()  # the row's own key: never "the latest row"
+    if comment.root_id is None:
+        comment.root_id = comment.id
+    if comment.status == "approved":
+        _count(page, +1)
+    db.session.commit()
+    return Posted(comment, token)
+
+
+def _count(page: Page, delta: int) -> None:
+    db.session.execute(
+        sa.update(Page)
+        .where(Page.id == page.id)
+        .values(comment_count=Page.comment_count + delta)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _authorised(comment_id: int, token: str | None) -> Comment:
+    """The comment if the edit token matches and the window is open, else 403/404."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status in ("deleted", "spam"):
+        raise ApiError(404, "not_found", "There is no such comment.")
+    expected = comment.edit_token_hash
+    given = privacy.keyed_hash(_EDIT_PURPOSE, token) if token else ""
+    if not expected or not hmac.compare_digest(expected, given):
+        raise ApiError(403, "bad_edit_token", "This edit link is not valid for this comment.")
+    if not edit_window_open(comment, comment.page.site, utcnow()):
+        raise ApiError(
+            403, "edit_window_closed", "Comments can be changed only shortly after posting."
+        )
+    return comment
+
+
+def edit_window_open(comment: Comment, site: Site, now: datetime) -> bool:
+    """True while the author may still edit or delete the comment."""
+    return now - comment.created <= timedelta(seconds=site.edit_window)
+
+
+def edit_comment(comment_id: int, token: str | None, text: str) -> Comment:
+    """Replace a comment's text by its author, within the edit window."""
+    comment = _authorised(comment_id, token)
+    comment.text = text
+    comment.html = render_comment(text)
+    comment.edited = utcnow()
+    db.session.commit()
+    return comment
+
+
+def delete_comment(comment_id: int, token: str | None) -> None:
+    """Delete a comment by its author: its name, email and text are gone for good.
+
+    A placeholder stays only where replies hang from it; a placeholder left
+    without replies goes too.
+    """
+    comment = _authorised(comment_id, token)
+    if comment.status == "approved":
+        _count(comment.page, -1)
+    _remove(comment)
+    db.session.commit()
+
+
+def _remove(comment: Comment) -> None:
+    has_replies = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Comment).where(Comment.parent_id == comment.id)
+    )
+    if has_replies:
+        comment.author = comment.email_encrypted = comment.email_index = None
+        comment.website = comment.remote_addr = comment.edit_token_hash = None
+        comment.avatar = comment.text = comment.html = ""
+        comment.status = "deleted"
+        comment.edited = utcnow()
+        return
+    parent = comment.parent
+    db.session.delete(comment)
+    db.session.flush()
+    if parent is not None and parent.status == "deleted":
+        _remove(parent)

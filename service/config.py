@@ -1,0 +1,162 @@
+"""Configuration: defaults in code, overrides from documented ``PARLEY_*`` variables.
+
+Every variable is read explicitly as a string and converted on purpose, so a
+password made of digits stays a string and a typo fails loudly at start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MODERATION_POLICIES = ("none", "all")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "PARLEY_ENV": "development",
+    "PARLEY_PORT": 8000,
+    "PARLEY_MODERATION": "none",
+    "PARLEY_TRUSTED_PROXIES": 0,
+    "PARLEY_ALLOWED_ORIGINS": [],
+    "PARLEY_EDIT_WINDOW": 15 * 60,
+    "PARLEY_MAX_DEPTH": 4,
+    "PARLEY_REPLIES_PER_PARENT": 5,
+    "PARLEY_PAGE_SIZE": 20,
+    "PARLEY_FORM_MIN_SECONDS": 3,
+    "PARLEY_FORM_MAX_AGE": 12 * 60 * 60,
+    "PARLEY_POST_LIMIT": "5 per minute;40 per hour;200 per day",
+    # Flask and extensions
+    "MAX_CONTENT_LENGTH": 128 * 1024,
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_KEY_PREFIX": "parley",
+    "WTF_CSRF_TIME_LIMIT": 12 * 60 * 60,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "parley_session",
+    "JSON_SORT_KEYS": False,
+}
+
+
+def _flag(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {number}")
+    return number
+
+
+def _origins(value: str) -> list[str]:
+    return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Translate the documented ``PARLEY_*`` variables into config keys."""
+    out: dict[str, Any] = {}
+    if "PARLEY_ENV" in environ:
+        env = environ["PARLEY_ENV"].strip().lower()
+        if env not in {"development", "production"}:
+            raise ConfigError(f"PARLEY_ENV must be development or production, not {env!r}")
+        out["PARLEY_ENV"] = env
+    if "PARLEY_SECRET_KEY" in environ:
+        out["SECRET_KEY"] = environ["PARLEY_SECRET_KEY"]
+    if "PARLEY_SECRET_KEY_FALLBACKS" in environ:
+        raw = environ["PARLEY_SECRET_KEY_FALLBACKS"]
+        out["SECRET_KEY_FALLBACKS"] = [k.strip() for k in raw.split(",") if k.strip()]
+    if "PARLEY_DATA_KEY" in environ:
+        out["PARLEY_DATA_KEY"] = environ["PARLEY_DATA_KEY"].strip()
+    if "PARLEY_DATA_KEY_FALLBACKS" in environ:
+        raw = environ["PARLEY_DATA_KEY_FALLBACKS"]
+        out["PARLEY_DATA_KEY_FALLBACKS"] = [k.strip() for k in raw.split(",") if k.strip()]
+    if "PARLEY_DATABASE_URL" in environ:
+        out["SQLALCHEMY_DATABASE_URI"] = environ["PARLEY_DATABASE_URL"].strip()
+    if "PARLEY_PORT" in environ:
+        out["PARLEY_PORT"] = _int("PARLEY_PORT", environ["PARLEY_PORT"], 1, 65535)
+    if "PARLEY_MODERATION" in environ:
+        policy = environ["PARLEY_MODERATION"].strip().lower()
+        if policy not in MODERATION_POLICIES:
+            raise ConfigError(
+                f"PARLEY_MODERATION must be one of {', '.join(MODERATION_POLICIES)}, not {policy!r}"
+            )
+        out["PARLEY_MODERATION"] = policy
+    if "PARLEY_TRUSTED_PROXIES" in environ:
+        out["PARLEY_TRUSTED_PROXIES"] = _int(
+            "PARLEY_TRUSTED_PROXIES", environ["PARLEY_TRUSTED_PROXIES"], 0, 10
+        )
+    if "PARLEY_ALLOWED_ORIGINS" in environ:
+        out["PARLEY_ALLOWED_ORIGINS"] = _origins(environ["PARLEY_ALLOWED_ORIGINS"])
+    if "PARLEY_RATELIMIT_ENABLED" in environ:
+        out["RATELIMIT_ENABLED"] = _flag(
+            "PARLEY_RATELIMIT_ENABLED", environ["PARLEY_RATELIMIT_ENABLED"]
+        )
+    if "PARLEY_REDIS_URL" in environ and environ["PARLEY_REDIS_URL"].strip():
+        out["RATELIMIT_STORAGE_URI"] = environ["PARLEY_REDIS_URL"].strip()
+    return out
+
+
+def new_data_key() -> str:
+    """A fresh data key: a key id, a colon and 32 random bytes in URL-safe base64."""
+    raw = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    return f"k{secrets.token_hex(3)}:{raw}"
+
+
+def _read_or_create(path: Path, make: Any) -> str:
+    """Read a development key from the instance folder, creating it (mode 0600) once."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = str(make())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def ensure_keys(config: dict[str, Any], instance_path: Path) -> None:
+    """Refuse a production start without keys; generate development keys once."""
+    if config["PARLEY_ENV"] == "production":
+        missing = [
+            name
+            for name, key in (("PARLEY_SECRET_KEY", "SECRET_KEY"), ("PARLEY_DATA_KEY",) * 2)
+            if not config.get(key)
+        ]
+        if missing:
+            raise ConfigError(
+                "Parley refuses to start in production without "
+                + " and ".join(missing)
+                + ". Generate them with `flask --app service keys` and set them in the "
+                "environment."
+            )
+        return
+    instance_path.mkdir(parents=True, exist_ok=True)
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _read_or_create(
+            instance_path / "secret_key", lambda: secrets.token_urlsafe(48)
+        )
+    if not config.get("PARLEY_DATA_KEY"):
+        config["PARLEY_DATA_KEY"] = _read_or_create(instance_path / "data_key", new_data_key)

@@ -1,0 +1,174 @@
+"""Turn a comment's markdown source into safe HTML.
+
+This is the only module that imports bleach. Comments are rendered once, at write
+time: markdown-it (raw HTML off) builds the HTML, then a bleach allow-list cleans
+it and linkifies bare URLs, so whatever markdown-it emits is still checked.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections.abc import Sequence
+from functools import partial
+from urllib.parse import urlsplit
+
+import bleach
+from bleach.linkifier import LinkifyFilter
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {"p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
+)
+# rel is set by _link_policy on every link; markdown cannot produce it from input.
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "title", "rel"}),
+    "ol": frozenset({"start"}),
+}
+ALLOWED_PROTOCOLS: frozenset[str] = frozenset({"http", "https", "mailto"})
+
+LINK_REL = "nofollow ugc noopener"
+MAX_DEPTH = 8  # deepest blockquote/list nesting kept; deeper containers are flattened
+
+# markdown-it stops parsing (and drops the rest) at this depth, which also bounds
+# its recursion; it only matters for input far deeper than MAX_DEPTH.
+_MAX_NESTING = 40
+
+# Whitespace, controls and backticks that browsers ignore or strip inside a URL
+# scheme (mirrors bleach's own normalisation).
+_URL_JUNK = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+")
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+_CONTAINERS = {
+    "blockquote_open": "blockquote_close",
+    "bullet_list_open": "bullet_list_close",
+    "ordered_list_open": "ordered_list_close",
+    "list_item_open": "list_item_close",
+}
+_CLOSERS = frozenset(_CONTAINERS.values())
+
+
+def _build_markdown() -> MarkdownIt:
+    """CommonMark with raw HTML off and everything a comment should not carry disabled."""
+    md = MarkdownIt(
+        "commonmark",
+        {"html": False, "breaks": True, "linkify": False, "maxNesting": _MAX_NESTING},
+    )
+    # Headings and rules would let commenters restyle the host page; without these
+    # rules their source ("# x", "---") shows as plain text.
+    md.disable(["heading", "lheading", "hr", "table", "html_block", "html_inline"])
+    md.add_render_rule("image", _image_as_link)
+    return md
+
+
+def _image_as_link(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """Render ![alt](src) as a link to src: embedded images would allow tracking pixels."""
+    src = escapeHtml(str(tokens[idx].attrGet("src") or ""))
+    alt = escapeHtml(self.renderInlineAsText(tokens[idx].children or [], options, env))
+    return f'<a href="{src}">{alt or src}</a>'
+
+
+_MD = _build_markdown()
+
+
+def is_allowed_url(href: str) -> bool:
+    """True if href is an absolute http(s) URL with a host, or a mailto: address.
+
+    Relative and protocol-relative URLs are refused: a comment is shown on many
+    pages, so a relative link has no single meaning.
+    """
+    normalized = _URL_JUNK.sub("", html.unescape(href)).lower()
+    try:
+        parts = urlsplit(normalized)
+    except ValueError:
+        return False
+    if parts.scheme not in ALLOWED_PROTOCOLS:
+        return False
+    if parts.scheme == "mailto":
+        return bool(parts.path)
+    return bool(parts.netloc)
+
+
+def _link_policy(attrs: dict[object, str], new: bool = False) -> dict[object, str] | None:
+    """Linkify callback: keep safe links with a fixed rel; unlink the rest (text stays)."""
+    href = attrs.get((None, "href"))
+    if not href or not is_allowed_url(href):
+        return None
+    if not attrs.get("_text", "").strip():
+        attrs["_text"] = href  # an empty link would be invisible yet clickable
+    attrs[(None, "rel")] = LINK_REL
+    attrs.pop((None, "target"), None)
+    return attrs
+
+
+def _flatten_deep(tokens: Sequence[Token]) -> list[Token]:
+    """Drop blockquote/list wrappers nested deeper than MAX_DEPTH, keeping their content."""
+    out: list[Token] = []
+    kept: list[bool] = []  # one entry per open container: was its wrapper kept?
+    depth = dropped = 0
+    for tok in tokens:
+        if tok.type in _CONTAINERS:
+            if tok.type == "list_item_open":
+                keep = kept[-1] if kept else True  # an item goes with its list
+            else:
+                keep = depth < MAX_DEPTH
+                depth += keep
+            kept.append(keep)
+            dropped += not keep
+        elif tok.type in _CLOSERS:
+            keep = kept.pop() if kept else True
+            dropped -= not keep
+            if keep and tok.type != "list_item_close":
+                depth -= 1
+        else:
+            keep = True
+            if dropped and tok.type.startswith("paragraph_"):
+                tok.hidden = False  # tight-list items lose their <li>; keep them apart
+        if keep:
+            out.append(tok)
+    return out
+
+
+_local = threading.local()
+
+
+def _cleaner() -> bleach.Cleaner:
+    """Per-thread Cleaner: bleach's html5lib parser keeps state and is not thread-safe."""
+    cleaner: bleach.Cleaner | None = getattr(_local, "cleaner", None)
+    if cleaner is None:
+        cleaner = bleach.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            # Escape, never strip: stripping would keep the text of a removed element.
+            strip=False,
+            strip_comments=True,
+            filters=[
+                partial(
+                    LinkifyFilter,
+                    callbacks=[_link_policy],
+                    skip_tags={"pre", "code"},
+                    parse_email=False,
+                )
+            ],
+        )
+        _local.cleaner = cleaner
+    return cleaner
+
+
+def render_comment(text: str) -> str:
+    """Render a comment's markdown source to safe HTML (called once, at write time)."""
+    # Lone surrogates would make the stored HTML unencodable as UTF-8.
+    text = _SURROGATE.sub("\ufffd", text)
+    env: EnvType = {}
+    tokens = _flatten_deep(_MD.parse(text, env))
+    rendered = _MD.renderer.render(tokens, _MD.options, env)
+    return str(_cleaner().clean(rendered)).strip()

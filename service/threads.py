@@ -1,0 +1,206 @@
+"""Reading threads: paged top-level comments with replies nested and capped.
+
+One query fetches a page of comments, a second fetches their replies with a
+window function that keeps only the first few per parent and counts the rest,
+so a thread read costs two indexed queries however large the thread is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+
+from .errors import ApiError
+from .extensions import db
+from .models import Comment, Page
+
+VISIBLE = ("approved", "deleted")
+SORTS = ("oldest", "newest")
+
+
+@dataclass
+class Node:
+    """A comment as shown in a thread, with the replies shown under it."""
+
+    comment: Comment
+    replies: list[Node] = field(default_factory=list)
+    more_replies: int = 0
+
+
+@dataclass
+class Thread:
+    """One page of a thread and the cursor to the next."""
+
+    nodes: list[Node]
+    next_cursor: str | None
+
+
+def encode_cursor(sort: str, comment: Comment) -> str:
+    raw = json.dumps([sort, comment.created.isoformat(), comment.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(sort: str, cursor: str) -> tuple[datetime, int]:
+    """Read a cursor made by ``encode_cursor`` for the same sort, or answer 400."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, created, ident = json.loads(raw)
+        if kind != sort or isinstance(ident, bool) or not isinstance(ident, int):
+            raise ValueError(kind)
+        return datetime.fromisoformat(created), ident
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(
+            400,
+            "invalid_query",
+            "The cursor is not valid.",
+            {"cursor": "Use the 'next' value of a previous answer."},
+        ) from None
+
+
+def _ordered(query: sa.Select[Any], sort: str, cursor: str | None) -> sa.Select[Any]:
+    newest = sort == "newest"
+    if cursor:
+        created, ident = decode_cursor(sort, cursor)
+        if newest:
+            after = sa.or_(
+                Comment.created < created, sa.and_(Comment.created == created, Comment.id < ident)
+            )
+        else:
+            after = sa.or_(
+                Comment.created > created, sa.and_(Comment.created == created, Comment.id > ident)
+            )
+        query = query.where(after)
+    if newest:
+        return query.order_by(Comment.created.desc(), Comment.id.desc())
+    return query.order_by(Comment.created, Comment.id)
+
+
+def read_thread(
+    page: Page | None,
+    *,
+    sort: str = "oldest",
+    cursor: str | None = None,
+    limit: int = 20,
+    parent_id: int | None = None,
+) -> Thread:
+    """A page of top-level comments (or of one comment's replies), replies nested."""
+    if page is None:
+        return Thread([], None)
+    query = sa.select(Comment).where(
+        Comment.page_id == page.id,
+        Comment.status.in_(VISIBLE),
+        Comment.parent_id.is_(None) if parent_id is None else Comment.parent_id == parent_id,
+    )
+    rows = list(db.session.scalars(_ordered(query, sort, cursor).limit(limit + 1)))
+    next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
+    nodes = [Node(c) for c in rows[:limit]]
+    _attach_replies(page, nodes)
+    nodes = [n for n in nodes if _shown(n)]
+    return Thread(nodes, next_cursor)
+
+
+def _attach_replies(page: Page, nodes: list[Node]) -> None:
+    if not nodes:
+        return
+    cap = current_app.config["PARLEY_REPLIES_PER_PARENT"]
+    roots = {n.comment.root_id for n in nodes}
+    min_depth = min(n.comment.depth for n in nodes)
+    order = (Comment.created, Comment.id)
+    ranked = (
+        sa.select(
+            Comment.id.label("cid"),
+            sa.func.row_number().over(partition_by=Comment.parent_id, order_by=order).label("rank"),
+            sa.func.count().over(partition_by=Comment.parent_id).label("siblings"),
+        )
+        .where(
+            Comment.page_id == page.id,
+            Comment.root_id.in_(roots),
+            Comment.depth > min_depth,
+            Comment.status.in_(VISIBLE),
+        )
+        .subquery()
+    )
+    query = (
+        sa.select(Comment, ranked.c.siblings)
+        .join(ranked, ranked.c.cid == Comment.id)
+        .where(ranked.c.rank <= cap)
+        .order_by(Comment.depth, Comment.created, Comment.id)
+    )
+    by_id = {n.comment.id: n for n in nodes}
+    siblings: dict[int, int] = defaultdict(int)
+    for comment, count in db.session.execute(query):
+        parent = by_id.get(comment.parent_id)
+        if parent is None:  # its parent was itself cut off by the cap
+            continue
+        node = Node(comment)
+        parent.replies.append(node)
+        siblings[parent.comment.id] = count
+        by_id[comment.id] = node
+    for ident, count in siblings.items():
+        by_id[ident].more_replies = count - len(by_id[ident].replies)
+    for node in by_id.values():
+        node.replies = [r for r in node.replies if _shown(r)]
+
+
+def _shown(node: Node) -> bool:
+    """A deleted comment is shown, as a placeholder, only while replies hang from it."""
+    return node.comment.status != "deleted" or bool(node.replies) or node.more_replies > 0
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def public_comment(node: Node) -> dict[str, Any]:
+    """The public fields of a comment and its shown replies. Never an email."""
+    comment = node.comment
+    deleted = comment.status == "deleted"
+    return {
+        "id": comment.id,
+        "parent": comment.parent_id,
+        "author": None if deleted else comment.author,
+        "website": None if deleted else comment.website,
+        "avatar": None if deleted or not comment.avatar else avatar_url(comment.avatar),
+        "html": "" if deleted else comment.html,
+        "created": _iso(comment.created),
+        "edited": _iso(comment.edited),
+        "likes": comment.likes,
+        "rating": None,
+        "deleted": deleted,
+        "replies": [public_comment(r) for r in node.replies],
+        "more_replies": node.more_replies,
+    }
+
+
+def avatar_url(avatar: str) -> str:
+    return url_for("widgets.avatar", avatar=avatar, _external=True)
+
+
+def public_page(page: Page | None, key: str) -> dict[str, Any]:
+    """The page block of a thread answer, also for a page nobody wrote on yet."""
+    return {
+        "id": key,
+        "title": page.title if page else None,
+        "url": page.url if page else None,
+        "comment_count": page.comment_count if page else 0,
+    }
+
+
+def comment_counts(site_id: int, keys: list[str]) -> dict[str, int]:
+    """Approved comment counts for many pages at once (unknown pages count 0)."""
+    found = dict(
+        db.session.execute(
+            sa.select(Page.key, Page.comment_count).where(
+                Page.site_id == site_id, Page.key.in_(keys)
+            )
+        ).tuples()
+    )
+    return {key: found.get(key, 0) for key in keys}

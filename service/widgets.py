@@ -1,0 +1,148 @@
+"""Public HTML: the thread fragment, the standalone page, avatars, the demo page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy.exc import OperationalError
+from werkzeug.wrappers import Response as BaseResponse
+
+from . import comments, privacy, spam, threads, validation
+from .api import service_origin
+from .errors import ApiError
+from .extensions import db
+from .forms import CommentForm
+from .models import Page, Site
+from .sites import find_page, get_site
+
+bp = Blueprint("widgets", __name__)
+
+DEMO_PAGE = "/demo/glass-orchard"
+FRAGMENT_MAX_AGE = 30
+
+
+def _thread_context(site: Site, key: str) -> dict[str, object]:
+    page = find_page(site, key)
+    thread = threads.read_thread(page, limit=100)
+    return {
+        "site": site,
+        "page_key": key,
+        "page": threads.public_page(page, key),
+        "comments": [threads.public_comment(n) for n in thread.nodes],
+        "next_cursor": thread.next_cursor,
+    }
+
+
+def _site_and_page() -> tuple[Site, str]:
+    site = get_site(validation.site_key(request.args.get("site")))
+    return site, validation.page_key(request.args.get("page"))
+
+
+@bp.get("/widget/comments")
+def comments_fragment() -> Response:
+    """The public thread fragment: the same for every visitor, so cacheable."""
+    site, key = _site_and_page()
+    html = render_template("widget/comments.html", **_thread_context(site, key))
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = f"public, max-age={FRAGMENT_MAX_AGE}"
+    return response
+
+
+@bp.route("/thread", methods=["GET", "POST"])
+@spam.post_rate_limit
+def thread_page() -> BaseResponse:
+    """The standalone page: the thread and a plain form, post/redirect/get."""
+    site, key = _site_and_page()
+    form = CommentForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            data = validation.comment_input(form.as_input())
+            spam.check_form(data.form_token, data.hp)
+            posted = comments.post_comment(
+                site,
+                key,
+                data,
+                address=privacy.stored_address(),
+                service_origin=service_origin(),
+            )
+        except ApiError as error:
+            db.session.rollback()
+            form.show_errors(error.fields)
+            flash(error.message, "error")
+            status = 422 if error.status == 422 else error.status
+        else:
+            if posted.comment.status == "pending":
+                flash("Thank you. Your comment is awaiting moderation.", "info")
+            else:
+                flash("Thank you. Your comment is published.", "info")
+            target = url_for(".thread_page", site=site.key, page=key)
+            return redirect(f"{target}#c{posted.comment.id}", code=303)
+    elif request.method == "POST":
+        status = 400
+    form.form_token.data = spam.issue_form_token()
+    reply_to = request.args.get("reply", "")
+    if reply_to.isascii() and reply_to.isdigit() and len(reply_to) <= 10:
+        form.parent.data = reply_to
+    html = render_template(
+        "pages/thread.html",
+        form=form,
+        reply_to=form.parent.data or "",
+        **_thread_context(site, key),
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.get("/avatar/<avatar>.svg")
+def avatar(avatar: str) -> Response:
+    """An identicon drawn from a keyed hash: no email, no third party."""
+    try:
+        svg = privacy.identicon_svg(avatar)
+    except ValueError:
+        abort(404)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.get("/demo")
+def demo() -> BaseResponse:
+    return redirect(url_for(".demo_article"), code=302)
+
+
+@bp.get(DEMO_PAGE)
+def demo_article() -> str:
+    """The demo article, with its thread and the reply form under it."""
+    site = get_site("default")
+    form = CommentForm()
+    form.form_token.data = spam.issue_form_token()
+    return render_template(
+        "pages/demo.html", form=form, reply_to="", **_thread_context(site, DEMO_PAGE)
+    )
+
+
+@bp.get("/healthz")
+def health() -> tuple[Response, int]:
+    """200 when the database answers, 503 when it does not."""
+    try:
+        db.session.execute(sa.select(sa.func.count()).select_from(Page).limit(1))
+    except OperationalError:
+        db.session.rollback()
+        response = jsonify(status="unavailable")
+        response.headers["Retry-After"] = "5"
+        return response, 503
+    return jsonify(status="ok"), 200
