@@ -21,7 +21,7 @@ _SALT = "parley.form-token"
 
 def _serializer() -> URLSafeTimedSerializer:
     config = current_app.config
-    keys = [*config.get("SECRET_KEY_FALLBACKS", []), config["SECRET_KEY"]]
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
     return URLSafeTimedSerializer(keys, salt=_SALT)
 
 

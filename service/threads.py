@@ -196,11 +196,8 @@ def public_page(page: Page | None, key: str) -> dict[str, Any]:
 
 def comment_counts(site_id: int, keys: list[str]) -> dict[str, int]:
     """Approved comment counts for many pages at once (unknown pages count 0)."""
-    found = dict(
-        db.session.execute(
-            sa.select(Page.key, Page.comment_count).where(
-                Page.site_id == site_id, Page.key.in_(keys)
-            )
-        ).tuples()
+    rows = db.session.execute(
+        sa.select(Page.key, Page.comment_count).where(Page.site_id == site_id, Page.key.in_(keys))
     )
+    found = {key: count for key, count in rows}
     return {key: found.get(key, 0) for key in keys}
