@@ -44,7 +44,6 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "parley_session",
-    "JSON_SORT_KEYS": False,
 }
 
 
