@@ -7,14 +7,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from . import comments, privacy, spam, threads, validation
-from .errors import ApiError
+from . import comments, privacy, ratings, spam, threads, validation, visitors
+from .errors import ApiError, ValidationError
 from .openapi import openapi_document
 from .sites import find_page, get_site
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_COUNT_PAGES = 100
+EDIT_TOKEN_HEADER = "X-Parley-Edit-Token"
 
 
 def _refuse_constant(name: str) -> Any:
@@ -87,19 +88,29 @@ def create_comment() -> tuple[Response, int]:
     site = get_site(validation.site_key(request.args.get("site")))
     key = validation.page_key(request.args.get("page"))
     data = validation.comment_input(json_body())
+    visitor = (
+        visitors.visitor_hash(request.headers.get(visitors.HEADER))
+        if data.rating is not None
+        else None
+    )
     spam.check_form(data.form_token, data.hp)
     posted = comments.post_comment(
-        site, key, data, address=privacy.stored_address(), service_origin=service_origin()
+        site,
+        key,
+        data,
+        address=privacy.stored_address(),
+        service_origin=service_origin(),
+        visitor=visitor,
     )
     body = {
-        "comment": threads.public_comment(threads.Node(posted.comment)),
+        "comment": threads.public_comment(threads.single(posted.comment)),
         "status": posted.comment.status,
         "edit_token": posted.edit_token,
     }
     return _no_store(jsonify(body)), 201
 
 
-def _comment_id(comment_id: int) -> int:
+def comment_id_in_range(comment_id: int) -> int:
     if not 1 <= comment_id <= validation.MAX_ID:
         raise ApiError(404, "not_found", "There is no such comment.")
     return comment_id
@@ -107,16 +118,17 @@ def _comment_id(comment_id: int) -> int:
 
 @bp.patch("/comments/<int:comment_id>")
 def edit_comment(comment_id: int) -> Response:
-    text = validation.edit_input(json_body())
+    change = validation.edit_input(json_body())
+    visitor = visitors.optional_visitor_hash(request.headers.get(visitors.HEADER))
     comment = comments.edit_comment(
-        _comment_id(comment_id), request.headers.get("X-Parley-Edit-Token"), text
+        comment_id_in_range(comment_id), request.headers.get(EDIT_TOKEN_HEADER), change, visitor
     )
-    return _no_store(jsonify(comment=threads.public_comment(threads.Node(comment))))
+    return _no_store(jsonify(comment=threads.public_comment(threads.single(comment))))
 
 
 @bp.delete("/comments/<int:comment_id>")
 def delete_comment(comment_id: int) -> Response:
-    comments.delete_comment(_comment_id(comment_id), request.headers.get("X-Parley-Edit-Token"))
+    comments.delete_comment(comment_id_in_range(comment_id), request.headers.get(EDIT_TOKEN_HEADER))
     return Response(status=204)
 
 
@@ -124,31 +136,17 @@ def delete_comment(comment_id: int) -> Response:
 def counts() -> Response:
     site = get_site(validation.site_key(request.args.get("site")))
     body = json_body()
-    pages = body.get("pages")
     if set(body) - {"pages"}:
-        raise ApiError(
-            422,
-            "validation_failed",
-            "The request has fields this service does not accept.",
-            {k[:64]: "Unknown field." for k in body if k != "pages"},
-        )
-    if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages):
-        raise ApiError(
-            422,
-            "validation_failed",
-            "Give the page ids as a list of strings.",
-            {"pages": "A list of page ids (strings)."},
-        )
-    if len(pages) > MAX_COUNT_PAGES:
-        raise ApiError(
-            422,
-            "validation_failed",
-            f"At most {MAX_COUNT_PAGES} pages at once.",
-            {"pages": f"At most {MAX_COUNT_PAGES} page ids."},
-        )
-    keys = [validation.page_key(p) for p in pages]
+        raise ValidationError({k[:64]: "Unknown field." for k in body if k != "pages"})
+    keys = validation.page_keys(body.get("pages"), MAX_COUNT_PAGES)
     counted = threads.comment_counts(site.id, keys)
-    return jsonify(counts={key: {"comments": n} for key, n in counted.items()})
+    rated = ratings.counts(site, keys)
+    return jsonify(
+        counts={
+            key: {"comments": n, "rating_count": rated[key][0], "rating_average": rated[key][1]}
+            for key, n in counted.items()
+        }
+    )
 
 
 @bp.get("/form-token")

@@ -24,12 +24,12 @@ def keys_command() -> None:
 @with_appcontext
 def init_command() -> None:
     """Upgrade the database to the latest schema and create the default site."""
-    from .sites import ensure_default_site
+    from .demo import ensure_demo_page
 
     upgrade()
     with writing():
-        site = ensure_default_site()
-    click.echo(f"Database ready; site {site.key!r} exists.")
+        ensure_demo_page()
+    click.echo("Database ready; site 'default' exists.")
 
 
 @click.command("serve")
@@ -40,12 +40,11 @@ def serve_command(host: str, port: int | None) -> None:
     """Prepare the database and serve Parley with a demo page (development server)."""
     from werkzeug.serving import run_simple
 
-    from .sites import ensure_default_site
-    from .widgets import DEMO_PAGE
+    from .demo import DEMO_PAGE, ensure_demo_page
 
     upgrade()
     with writing():
-        ensure_default_site()
+        ensure_demo_page()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     port = port or int(app.config["PARLEY_PORT"])
     base = f"http://{host}:{port}"
@@ -59,5 +58,7 @@ def serve_command(host: str, port: int | None) -> None:
 
 def register(app: Flask) -> None:
     """Add the commands to the app's CLI."""
-    for command in (keys_command, init_command, serve_command):
+    from .cli_manage import COMMANDS
+
+    for command in (keys_command, init_command, serve_command, *COMMANDS):
         app.cli.add_command(command)

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from . import privacy
+from . import privacy, ratings
 from .errors import ApiError, ValidationError
 from .extensions import db
-from .models import Comment, Page, Site, utcnow
+from .models import STATUSES, Comment, Page, Site, utcnow
 from .sanitize import render_comment
 from .sites import get_or_create_page
-from .validation import CommentInput
+from .validation import CommentInput, EditInput
 
 _EDIT_PURPOSE = "edit-token"
 
@@ -57,8 +57,15 @@ def post_comment(
     *,
     address: str,
     service_origin: str,
+    visitor: str | None = None,
 ) -> Posted:
-    """Store a new comment or reply and return it with its edit token."""
+    """Store a new comment, reply or review and return it with its edit token.
+
+    A review (``data.rating`` given) needs the visitor's key hash: its rating
+    becomes that visitor's one rating for the page.
+    """
+    if data.rating is not None and visitor is None:
+        raise ApiError(400, "visitor_required", "A review needs a visitor key.")
     page = get_or_create_page(
         site, page_key, title=data.title, url=data.url, service_origin=service_origin
     )
@@ -87,6 +94,8 @@ def post_comment(
         comment.root_id = comment.id
     if comment.status == "approved":
         _count(page, +1)
+    if data.rating is not None and visitor is not None:
+        ratings.attach_review(page, comment, visitor, data.rating)
     db.session.commit()
     return Posted(comment, token)
 
@@ -121,14 +130,43 @@ def edit_window_open(comment: Comment, site: Site, now: datetime) -> bool:
     return now - comment.created <= timedelta(seconds=site.edit_window)
 
 
-def edit_comment(comment_id: int, token: str | None, text: str) -> Comment:
-    """Replace a comment's text by its author, within the edit window."""
+def edit_comment(
+    comment_id: int, token: str | None, change: EditInput, visitor: str | None = None
+) -> Comment:
+    """Change a comment's text or its review rating by its author, within the edit window.
+
+    Giving a rating to a comment that is not yet a review makes it one, for
+    the visitor whose key comes with the edit.
+    """
     comment = _authorised(comment_id, token)
-    comment.text = text
-    comment.html = render_comment(text)
-    comment.edited = utcnow()
+    if change.text is not None:
+        comment.text = change.text
+        comment.html = render_comment(change.text)
+        comment.edited = utcnow()
+    if change.rating is not None:
+        if ratings.review_rating(comment) is not None:
+            ratings.change_review(comment, change.rating)
+        elif visitor is None:
+            raise ApiError(400, "visitor_required", "Rating a comment needs a visitor key.")
+        else:
+            ratings.attach_review(comment.page, comment, visitor, change.rating)
     db.session.commit()
     return comment
+
+
+def set_status(comment: Comment, status: str) -> None:
+    """Moderate a comment: counters and its review's rating follow (caller commits)."""
+    if status not in STATUSES:
+        raise ValueError(f"Unknown status {status!r}.")
+    before = comment.status
+    if before == status:
+        return
+    comment.status = status
+    if before == "approved":
+        _count(comment.page, -1)
+    elif status == "approved":
+        _count(comment.page, +1)
+    ratings.sync_review(comment)
 
 
 def delete_comment(comment_id: int, token: str | None) -> None:
@@ -140,6 +178,7 @@ def delete_comment(comment_id: int, token: str | None) -> None:
     comment = _authorised(comment_id, token)
     if comment.status == "approved":
         _count(comment.page, -1)
+    ratings.sync_review(comment, removed=True)
     _remove(comment)
     db.session.commit()
 

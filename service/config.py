@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "PARLEY_FORM_MIN_SECONDS": 3,
     "PARLEY_FORM_MAX_AGE": 12 * 60 * 60,
     "PARLEY_POST_LIMIT": "5 per minute;40 per hour;200 per day",
+    "PARLEY_VISITOR_LIMIT": "10 per minute;60 per hour;300 per day",
     # Flask and extensions
     "MAX_CONTENT_LENGTH": 128 * 1024,
     "SQLALCHEMY_ENGINE_OPTIONS": {},

@@ -20,6 +20,8 @@ WEBSITE_MAX = 512
 TEXT_MAX = 10_000
 
 STATUSES = ("pending", "approved", "spam", "deleted")
+SCHEMA_TYPE_MAX = 40
+LABEL_MAX = 80
 
 
 def utcnow() -> datetime:
@@ -65,6 +67,7 @@ class Page(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         sa.UniqueConstraint("site_id", "key", name="page_site_key"),
         sa.CheckConstraint("comment_count >= 0", name="comment_count"),
+        sa.CheckConstraint("rating_count >= 0 AND rating_sum >= 0", name="rating_totals"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,9 +76,31 @@ class Page(db.Model):  # type: ignore[name-defined]
     title: Mapped[str | None] = mapped_column(sa.String(TITLE_MAX))
     url: Mapped[str | None] = mapped_column(sa.String(URL_MAX))
     comment_count: Mapped[int] = mapped_column(default=0)
+    schema_type: Mapped[str | None] = mapped_column(sa.String(SCHEMA_TYPE_MAX))
+    # Rating aggregates, kept in the same transaction as every counted vote.
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    rating_sum: Mapped[int] = mapped_column(default=0, server_default="0")
+    h1: Mapped[int] = mapped_column(default=0, server_default="0")
+    h2: Mapped[int] = mapped_column(default=0, server_default="0")
+    h3: Mapped[int] = mapped_column(default=0, server_default="0")
+    h4: Mapped[int] = mapped_column(default=0, server_default="0")
+    h5: Mapped[int] = mapped_column(default=0, server_default="0")
+    h6: Mapped[int] = mapped_column(default=0, server_default="0")
+    h7: Mapped[int] = mapped_column(default=0, server_default="0")
+    h8: Mapped[int] = mapped_column(default=0, server_default="0")
+    h9: Mapped[int] = mapped_column(default=0, server_default="0")
+    h10: Mapped[int] = mapped_column(default=0, server_default="0")
+    ratings_closed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
     site: Mapped[Site] = relationship(back_populates="pages")
+    editorial: Mapped[list[EditorialScore]] = relationship(
+        order_by="EditorialScore.position, EditorialScore.id", cascade="all, delete-orphan"
+    )
+
+    def histogram(self, scale: int) -> dict[str, int]:
+        """Votes per value, 1..scale, as the API shows them."""
+        return {str(v): int(getattr(self, f"h{v}")) for v in range(1, scale + 1)}
 
 
 class Comment(db.Model):  # type: ignore[name-defined]
@@ -113,3 +138,61 @@ class Comment(db.Model):  # type: ignore[name-defined]
 
     page: Mapped[Page] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+
+
+class Rating(db.Model):  # type: ignore[name-defined]
+    """One visitor's vote on one page; a review's rating links its comment."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        sa.UniqueConstraint("page_id", "visitor", name="rating_page_visitor"),
+        sa.CheckConstraint("value BETWEEN 1 AND 10", name="value"),
+        sa.Index("rating_visitor", "visitor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(sa.ForeignKey("page.id", ondelete="CASCADE"))
+    visitor: Mapped[str] = mapped_column(sa.String(64))  # keyed hash of the visitor key
+    value: Mapped[int] = mapped_column()
+    # A review's rating counts only while its comment is approved.
+    comment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comment.id", ondelete="SET NULL"), unique=True
+    )
+    counted: Mapped[bool] = mapped_column(default=True)
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Like(db.Model):  # type: ignore[name-defined]
+    """One visitor's like of one comment."""
+
+    __tablename__ = "comment_like"
+    __table_args__ = (
+        sa.UniqueConstraint("comment_id", "visitor", name="like_comment_visitor"),
+        sa.Index("like_visitor", "visitor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comment.id", ondelete="CASCADE"))
+    visitor: Mapped[str] = mapped_column(sa.String(64))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EditorialScore(db.Model):  # type: ignore[name-defined]
+    """A score the site owner gives a page ("IMDB 5.9/10"): shown, never mixed into votes."""
+
+    __tablename__ = "editorial_score"
+    __table_args__ = (
+        sa.UniqueConstraint("page_id", "label", name="editorial_page_label"),
+        sa.CheckConstraint("scale IN (5, 10, 100)", name="scale"),
+        sa.CheckConstraint("score >= 0 AND score <= scale", name="score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(sa.ForeignKey("page.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(sa.String(LABEL_MAX))
+    score: Mapped[float] = mapped_column(sa.Numeric(5, 1, asdecimal=False))
+    scale: Mapped[int] = mapped_column(default=10)
+    url: Mapped[str | None] = mapped_column(sa.String(URL_MAX))
+    position: Mapped[int] = mapped_column(default=0)

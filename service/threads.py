@@ -20,10 +20,11 @@ from flask import current_app, url_for
 
 from .errors import ApiError
 from .extensions import db
-from .models import Comment, Page
+from .models import Comment, Page, Rating
+from .validation import MAX_ID
 
 VISIBLE = ("approved", "deleted")
-SORTS = ("oldest", "newest")
+SORTS = ("oldest", "newest", "top")
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Node:
     comment: Comment
     replies: list[Node] = field(default_factory=list)
     more_replies: int = 0
+    rating: int | None = None
 
 
 @dataclass
@@ -44,18 +46,28 @@ class Thread:
 
 
 def encode_cursor(sort: str, comment: Comment) -> str:
-    raw = json.dumps([sort, comment.created.isoformat(), comment.id]).encode()
+    """An opaque position after ``comment`` in the given order."""
+    values: list[Any] = [sort, comment.created.isoformat(), comment.id]
+    if sort == "top":
+        values.append(comment.likes)
+    raw = json.dumps(values).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(sort: str, cursor: str) -> tuple[datetime, int]:
+def decode_cursor(sort: str, cursor: str) -> tuple[datetime, int, int]:
     """Read a cursor made by ``encode_cursor`` for the same sort, or answer 400."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        kind, created, ident = json.loads(raw)
-        if kind != sort or isinstance(ident, bool) or not isinstance(ident, int):
+        kind, created, ident, *rest = json.loads(raw)
+        likes = rest[0] if sort == "top" and len(rest) == 1 else 0
+        numbers = (ident, likes)
+        if kind != sort or len(rest) != (1 if sort == "top" else 0):
             raise ValueError(kind)
-        return datetime.fromisoformat(created), ident
+        if any(isinstance(n, bool) or not isinstance(n, int) for n in numbers):
+            raise ValueError(numbers)
+        if not (0 <= ident <= MAX_ID and 0 <= likes <= MAX_ID):
+            raise ValueError(numbers)
+        return datetime.fromisoformat(created), ident, likes
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise ApiError(
             400,
@@ -68,7 +80,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[datetime, int]:
 def _ordered(query: sa.Select[Any], sort: str, cursor: str | None) -> sa.Select[Any]:
     newest = sort == "newest"
     if cursor:
-        created, ident = decode_cursor(sort, cursor)
+        created, ident, likes = decode_cursor(sort, cursor)
         if newest:
             after = sa.or_(
                 Comment.created < created, sa.and_(Comment.created == created, Comment.id < ident)
@@ -77,9 +89,13 @@ def _ordered(query: sa.Select[Any], sort: str, cursor: str | None) -> sa.Select[
             after = sa.or_(
                 Comment.created > created, sa.and_(Comment.created == created, Comment.id > ident)
             )
+        if sort == "top":
+            after = sa.or_(Comment.likes < likes, sa.and_(Comment.likes == likes, after))
         query = query.where(after)
     if newest:
         return query.order_by(Comment.created.desc(), Comment.id.desc())
+    if sort == "top":
+        return query.order_by(Comment.likes.desc(), Comment.created, Comment.id)
     return query.order_by(Comment.created, Comment.id)
 
 
@@ -104,7 +120,36 @@ def read_thread(
     nodes = [Node(c) for c in rows[:limit]]
     _attach_replies(page, nodes)
     nodes = [n for n in nodes if _shown(n)]
+    attach_ratings(nodes)
     return Thread(nodes, next_cursor)
+
+
+def single(comment: Comment) -> Node:
+    """One comment on its own (a POST or PATCH answer), with its review rating."""
+    node = Node(comment)
+    attach_ratings([node])
+    return node
+
+
+def _walk(nodes: list[Node]) -> list[Node]:
+    out: list[Node] = []
+    for node in nodes:
+        out.append(node)
+        out.extend(_walk(node.replies))
+    return out
+
+
+def attach_ratings(nodes: list[Node]) -> None:
+    """Fill in each review's rating with one query."""
+    by_id = {n.comment.id: n for n in _walk(nodes)}
+    if not by_id:
+        return
+    rows = db.session.execute(
+        sa.select(Rating.comment_id, Rating.value).where(Rating.comment_id.in_(by_id))
+    )
+    for comment_id, value in rows:
+        if comment_id is not None:
+            by_id[comment_id].rating = value
 
 
 def _attach_replies(page: Page, nodes: list[Node]) -> None:
@@ -173,7 +218,7 @@ def public_comment(node: Node) -> dict[str, Any]:
         "created": _iso(comment.created),
         "edited": _iso(comment.edited),
         "likes": comment.likes,
-        "rating": None,
+        "rating": None if deleted else node.rating,
         "deleted": deleted,
         "replies": [public_comment(r) for r in node.replies],
         "more_replies": node.more_replies,

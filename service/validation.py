@@ -36,9 +36,21 @@ _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Co", "Cn", "
 _ALLOWED_CONTROLS = {"\n", "\t"}
 
 COMMENT_FIELDS = frozenset(
-    {"name", "email", "text", "website", "parent", "notify", "title", "url", "form_token", "hp"}
+    {
+        "name",
+        "email",
+        "text",
+        "website",
+        "parent",
+        "rating",
+        "notify",
+        "title",
+        "url",
+        "form_token",
+        "hp",
+    }
 )
-EDIT_FIELDS = frozenset({"text"})
+EDIT_FIELDS = frozenset({"text", "rating"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class CommentInput:
     text: str
     website: str | None = None
     parent: int | None = None
+    rating: int | None = None
     notify: bool = False
     title: str | None = None
     url: str | None = None
@@ -125,6 +138,12 @@ def clean_email(value: Any, errors: dict[str, str]) -> str | None:
     return str(checked.normalized)
 
 
+def clean_title(value: str) -> str | None:
+    """A page title as shown: control characters dropped, spaces collapsed, bounded."""
+    visible = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in value)
+    return " ".join(visible.split())[:TITLE_MAX] or None
+
+
 def clean_http_url(value: str, limit: int) -> str | None:
     """An absolute http(s) URL with a host, or None."""
     url = value.strip()
@@ -187,6 +206,16 @@ def clean_id(field: str, value: Any, errors: dict[str, str]) -> int | None:
     return value
 
 
+def clean_rating(value: Any, errors: dict[str, str]) -> int | None:
+    """A review's rating: a whole number (its range is the site's scale, checked later)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        errors["rating"] = "Give a whole number from 1 to the site's scale."
+        return None
+    return value
+
+
 def clean_bool(field: str, value: Any, errors: dict[str, str]) -> bool:
     if value is None:
         return False
@@ -214,6 +243,7 @@ def comment_input(data: Mapping[str, Any]) -> CommentInput:
     website = clean_website(data.get("website"), errors)
     text = clean_text(data.get("text"), errors)
     parent = clean_id("parent", data.get("parent"), errors)
+    rating = clean_rating(data.get("rating"), errors)
     notify = clean_bool("notify", data.get("notify"), errors)
     title = _string("title", data.get("title"), errors, required=False)
     url = _string("url", data.get("url"), errors, required=False)
@@ -223,7 +253,7 @@ def comment_input(data: Mapping[str, Any]) -> CommentInput:
         raise ValidationError(errors)
     assert name is not None and email is not None and text is not None
     if title is not None:
-        title = " ".join(title.split())[:TITLE_MAX] or None
+        title = clean_title(title)
     if url is not None:
         url = clean_http_url(url, URL_MAX)
     return CommentInput(
@@ -232,6 +262,7 @@ def comment_input(data: Mapping[str, Any]) -> CommentInput:
         text=text,
         website=website,
         parent=parent,
+        rating=rating,
         notify=notify,
         title=title,
         url=url,
@@ -240,15 +271,27 @@ def comment_input(data: Mapping[str, Any]) -> CommentInput:
     )
 
 
-def edit_input(data: Mapping[str, Any]) -> str:
-    """Validate an author's edit; returns the new text."""
+@dataclass(frozen=True)
+class EditInput:
+    """A validated edit: new text, new rating, or both."""
+
+    text: str | None
+    rating: int | None
+
+
+def edit_input(data: Mapping[str, Any]) -> EditInput:
+    """Validate an author's edit of their comment's text and/or review rating."""
     _reject_unknown(data, EDIT_FIELDS)
     errors: dict[str, str] = {}
-    text = clean_text(data.get("text"), errors)
+    if not data:
+        raise ValidationError({"text": "Send the new text, the new rating, or both."})
+    text = clean_text(data["text"], errors) if "text" in data else None
+    rating = clean_rating(data.get("rating"), errors)
+    if "rating" in data and data["rating"] is None:
+        errors["rating"] = "Give a whole number from 1 to the site's scale."
     if errors:
         raise ValidationError(errors)
-    assert text is not None
-    return text
+    return EditInput(text=text, rating=rating)
 
 
 def _query_string(field: str, value: str | None, limit: int) -> str:
@@ -285,6 +328,22 @@ def site_key(value: str | None) -> str:
 def page_key(value: str | None) -> str:
     """The ``page`` query parameter: the page id the embed gives."""
     return _query_string("page", value, PAGE_KEY_MAX)
+
+
+def page_keys(value: Any, limit: int) -> list[str]:
+    """A JSON list of page ids (as in POST /counts), each checked like ``page``."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError({"pages": "A list of page ids (strings)."})
+    if len(value) > limit:
+        raise ValidationError({"pages": f"At most {limit} page ids at once."})
+    keys = []
+    for item in value:
+        try:
+            keys.append(page_key(item))
+        except ApiError as error:
+            message = error.fields.get("page", error.message)
+            raise ValidationError({"pages": f"{item[:40]!r}: {message}"}) from None
+    return list(dict.fromkeys(keys))
 
 
 def query_int(field: str, value: str | None, default: int, low: int, high: int) -> int:

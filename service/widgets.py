@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -17,17 +18,17 @@ from flask import (
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import comments, privacy, spam, threads, validation
+from . import comments, privacy, ratings, spam, threads, validation, visitors
 from .api import service_origin
+from .demo import DEMO_PAGE
 from .errors import ApiError
-from .extensions import db
+from .extensions import db, limiter
 from .forms import CommentForm
 from .models import Page, Site
-from .sites import find_page, get_site
+from .sites import find_page, get_or_create_page, get_site
 
 bp = Blueprint("widgets", __name__)
 
-DEMO_PAGE = "/demo/glass-orchard"
 FRAGMENT_MAX_AGE = 30
 
 
@@ -43,6 +44,22 @@ def _thread_context(site: Site, key: str) -> dict[str, object]:
     }
 
 
+def _rating_context(site: Site, key: str, visitor: str | None = None) -> dict[str, object]:
+    page = find_page(site, key)
+    return {
+        "summary": ratings.summary(site, page, visitor),
+        "jsonld": ratings.jsonld(site, page),
+    }
+
+
+def _cookie_visitor() -> str | None:
+    """The standalone page's visitor, from its first-party cookie (None if absent or bad)."""
+    try:
+        return visitors.optional_visitor_hash(request.cookies.get(visitors.COOKIE))
+    except ApiError:
+        return None
+
+
 def _site_and_page() -> tuple[Site, str]:
     site = get_site(validation.site_key(request.args.get("site")))
     return site, validation.page_key(request.args.get("page"))
@@ -55,6 +72,65 @@ def comments_fragment() -> Response:
     html = render_template("widget/comments.html", **_thread_context(site, key))
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = f"public, max-age={FRAGMENT_MAX_AGE}"
+    return response
+
+
+@bp.get("/widget/rating")
+def rating_fragment() -> Response:
+    """The public score box: the same for every visitor; their own vote comes as JSON."""
+    site, key = _site_and_page()
+    html = render_template(
+        "widget/rating.html",
+        site=site,
+        page_key=key,
+        rate_action=None,
+        csrf_token_value=None,
+        **_rating_context(site, key),
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = f"public, max-age={FRAGMENT_MAX_AGE}"
+    return response
+
+
+@bp.post("/thread/rate")
+@limiter.limit(lambda: str(current_app.config["PARLEY_VISITOR_LIMIT"]), scope="thread-rate")
+def thread_rate() -> BaseResponse:
+    """The no-JS rating form: the visitor key lives in a first-party cookie."""
+    site, key = _site_and_page()
+    raw_key = request.cookies.get(visitors.COOKIE)
+    visitor = _cookie_visitor()
+    if visitor is None:
+        raw_key = visitors.issue_key()
+        visitor = visitors.visitor_hash(raw_key)
+    target = url_for(".thread_page", site=site.key, page=key) + "#rating"
+    try:
+        if request.form.get("action") == "retract":
+            page = find_page(site, key)
+            if page is not None:
+                ratings.retract(page, visitor)
+            flash("Your rating was removed.", "info")
+        else:
+            value = request.form.get("value", "")
+            number = int(value) if value.isascii() and value.isdigit() and len(value) < 3 else 0
+            ratings.clean_value(number, site.rating_scale)
+            page = get_or_create_page(
+                site, key, title=None, url=None, service_origin=service_origin()
+            )
+            ratings.vote(page, visitor, number, address=privacy.stored_address())
+            flash("Thank you for rating.", "info")
+    except ApiError as error:
+        db.session.rollback()
+        message = next(iter(error.fields.values()), error.message)
+        flash(message, "error")
+    response = redirect(target, code=303)
+    response.set_cookie(
+        visitors.COOKIE,
+        raw_key or "",
+        max_age=400 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["PARLEY_ENV"] == "production",
+    )
     return response
 
 
@@ -98,6 +174,8 @@ def thread_page() -> BaseResponse:
         "pages/thread.html",
         form=form,
         reply_to=form.parent.data or "",
+        rate_action=url_for(".thread_rate", site=site.key, page=key),
+        **_rating_context(site, key, _cookie_visitor()),
         **_thread_context(site, key),
     )
     response = Response(html, status=status, mimetype="text/html")
@@ -131,7 +209,12 @@ def demo_article() -> str:
     form = CommentForm()
     form.form_token.data = spam.issue_form_token()
     return render_template(
-        "pages/demo.html", form=form, reply_to="", **_thread_context(site, DEMO_PAGE)
+        "pages/demo.html",
+        form=form,
+        reply_to="",
+        rate_action=url_for(".thread_rate", site=site.key, page=DEMO_PAGE),
+        **_rating_context(site, DEMO_PAGE, _cookie_visitor()),
+        **_thread_context(site, DEMO_PAGE),
     )
 
 

@@ -54,9 +54,9 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app = create_app(base_config(folder))
     with app.app_context(), writing():
         upgrade()
-        from service.sites import ensure_default_site
+        from service.demo import ensure_demo_page
 
-        ensure_default_site()
+        ensure_demo_page()
         db.engine.dispose()
     return folder / "parley.sqlite"
 

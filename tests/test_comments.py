@@ -52,7 +52,7 @@ def test_unknown_page_reads_as_an_empty_thread_without_creating_it(client, app):
     got = thread(client, "/never-commented")
     assert got["comments"] == [] and got["page"]["comment_count"] == 0
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Page)) == 0
+        assert db.session.scalar(sa.select(Page).where(Page.key == "/never-commented")) is None
 
 
 def test_unknown_site_is_a_json_404(client):
@@ -247,8 +247,8 @@ def test_counts_for_many_pages_in_one_request(post, client):
     post("/b")
     response = client.post("/api/v1/counts", json={"pages": ["/a", "/b", "/none"]})
     assert response.status_code == 200
-    assert response.json == {"counts": {"/a": {"comments": 2}, "/b": {"comments": 1},
-                                        "/none": {"comments": 0}}}
+    counts = response.json["counts"]
+    assert {page: c["comments"] for page, c in counts.items()} == {"/a": 2, "/b": 1, "/none": 0}
 
 
 def test_page_title_and_url_are_kept_only_from_an_allowed_origin(app, post, client):

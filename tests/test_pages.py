@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from conftest import csrf_token
 
 from service.extensions import db
 from service.models import Comment, Site
-
-from conftest import csrf_token
 
 THREAD = "/thread?site=default&page=/review"
 
