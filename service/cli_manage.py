@@ -239,7 +239,7 @@ def comment_moderate(comment_id: int, action: str) -> None:
         action
     ]
     with writing():
-        comment = db.session.get(Comment, comment_id)
+        comment = db.session.get(Comment, comment_id, with_for_update=True)
         if comment is None:
             raise click.ClickException(f"No comment {comment_id}.")
         comments.set_status(comment, status)

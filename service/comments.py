@@ -111,7 +111,8 @@ def _count(page: Page, delta: int) -> None:
 
 def _authorised(comment_id: int, token: str | None) -> Comment:
     """The comment if the edit token matches and the window is open, else 403/404."""
-    comment = db.session.get(Comment, comment_id)
+    # Locked, and read fresh: a double-clicked delete must count only once.
+    comment = db.session.get(Comment, comment_id, with_for_update=True, populate_existing=True)
     if comment is None or comment.status in ("deleted", "spam"):
         raise ApiError(404, "not_found", "There is no such comment.")
     expected = comment.edit_token_hash

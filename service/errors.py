@@ -112,6 +112,26 @@ def _from_http(exc: HTTPException) -> ApiError:
     return ApiError(status, code, message, headers=headers)
 
 
+_UNAVAILABLE = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database",
+    "disk i/o error",
+    "could not connect",
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "the database system is",
+    "timeout",
+)
+
+
+def _unavailable(exc: OperationalError) -> bool:
+    """Lock time-outs and lost connections are 'busy, retry'; a broken schema is not."""
+    text = str(exc.orig).lower()
+    return exc.connection_invalidated or any(marker in text for marker in _UNAVAILABLE)
+
+
 def register(app: Flask) -> None:
     """Attach the handlers to the app."""
 
@@ -147,6 +167,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _busy(exc: OperationalError) -> Response:
+        if not _unavailable(exc):
+            log.exception("database error")
+            return error_response(ApiError(500, "internal_error", _MESSAGES[500]))
         log.warning("database unavailable: %s", exc.orig)
         return error_response(
             ApiError(

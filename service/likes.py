@@ -17,7 +17,10 @@ def set_like(comment_id: int, visitor: str, liked: bool) -> tuple[int, bool]:
     # The row lock serialises one comment's likes on PostgreSQL; SQLite's
     # write transaction already holds the database lock.
     comment = db.session.scalar(
-        sa.select(Comment).where(Comment.id == comment_id).with_for_update()
+        sa.select(Comment)
+        .where(Comment.id == comment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if comment is None or comment.status != "approved":
         raise ApiError(404, "not_found", "There is no such comment.")

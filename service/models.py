@@ -113,6 +113,9 @@ class Comment(db.Model):  # type: ignore[name-defined]
         sa.Index("comment_thread", "page_id", "status", "parent_id", "created", "id"),
         sa.Index("comment_root", "root_id", "status"),
         sa.Index("comment_email_index", "email_index"),
+        # Never reuse a deleted comment's id: a stale reply or permalink must not
+        # land on a stranger's newer comment.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -80,8 +80,12 @@ def _apply(page_id: int, value: int, delta: int) -> None:
 
 
 def _find(page: Page, visitor: str) -> Rating | None:
+    # populate_existing: after the page lock, read the row as it is now, not as
+    # this session saw it before the lock (a concurrent vote may have changed it).
     return db.session.scalar(
-        sa.select(Rating).where(Rating.page_id == page.id, Rating.visitor == visitor)
+        sa.select(Rating)
+        .where(Rating.page_id == page.id, Rating.visitor == visitor)
+        .execution_options(populate_existing=True)
     )
 
 
@@ -173,7 +177,11 @@ def change_review(comment: Comment, value: int) -> None:
 
 
 def review_rating(comment: Comment) -> Rating | None:
-    return db.session.scalar(sa.select(Rating).where(Rating.comment_id == comment.id))
+    return db.session.scalar(
+        sa.select(Rating)
+        .where(Rating.comment_id == comment.id)
+        .execution_options(populate_existing=True)
+    )
 
 
 def sync_review(comment: Comment, *, removed: bool = False) -> None:

@@ -57,6 +57,8 @@ def encode_cursor(sort: str, comment: Comment) -> str:
 def decode_cursor(sort: str, cursor: str) -> tuple[datetime, int, int]:
     """Read a cursor made by ``encode_cursor`` for the same sort, or answer 400."""
     try:
+        if len(cursor) > 200:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, created, ident, *rest = json.loads(raw)
         likes = rest[0] if sort == "top" and len(rest) == 1 else 0
@@ -68,7 +70,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[datetime, int, int]:
         if not (0 <= ident <= MAX_ID and 0 <= likes <= MAX_ID):
             raise ValueError(numbers)
         return datetime.fromisoformat(created), ident, likes
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ApiError(
             400,
             "invalid_query",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -60,6 +62,21 @@ def _cookie_visitor() -> str | None:
         return None
 
 
+@bp.app_template_filter("star_id")
+def star_id(value: str) -> str:
+    """A short id that keeps two score boxes on one page from sharing input ids."""
+    return format(zlib.crc32(value.encode()), "08x")
+
+
+def safe_return(value: str | None) -> str | None:
+    """A same-origin path to go back to after a form, or None (never another host)."""
+    if not value or len(value) > 512 or not value.startswith("/"):
+        return None
+    if value.startswith(("//", "/\\")) or any(ord(ch) < 32 or ch == "\\" for ch in value):
+        return None
+    return value
+
+
 def _site_and_page() -> tuple[Site, str]:
     site = get_site(validation.site_key(request.args.get("site")))
     return site, validation.page_key(request.args.get("page"))
@@ -102,13 +119,14 @@ def thread_rate() -> BaseResponse:
     if visitor is None:
         raw_key = visitors.issue_key()
         visitor = visitors.visitor_hash(raw_key)
-    target = url_for(".thread_page", site=site.key, page=key) + "#rating"
+    back = safe_return(request.form.get("return_to"))
+    target = (back or url_for(".thread_page", site=site.key, page=key)).split("#")[0] + "#rating"
     try:
         if request.form.get("action") == "retract":
             page = find_page(site, key)
             if page is not None:
                 ratings.retract(page, visitor)
-            flash("Your rating was removed.", "info")
+            flash("Your rating was removed.", "rating")
         else:
             value = request.form.get("value", "")
             number = int(value) if value.isascii() and value.isdigit() and len(value) < 3 else 0
@@ -117,11 +135,11 @@ def thread_rate() -> BaseResponse:
                 site, key, title=None, url=None, service_origin=service_origin()
             )
             ratings.vote(page, visitor, number, address=privacy.stored_address())
-            flash("Thank you for rating.", "info")
+            flash("Thank you for rating.", "rating")
     except ApiError as error:
         db.session.rollback()
         message = next(iter(error.fields.values()), error.message)
-        flash(message, "error")
+        flash(message, "rating-error")
     response = redirect(target, code=303)
     response.set_cookie(
         visitors.COOKIE,
@@ -162,7 +180,8 @@ def thread_page() -> BaseResponse:
                 flash("Thank you. Your comment is awaiting moderation.", "info")
             else:
                 flash("Thank you. Your comment is published.", "info")
-            target = url_for(".thread_page", site=site.key, page=key)
+            back = safe_return(request.form.get("return_to"))
+            target = (back or url_for(".thread_page", site=site.key, page=key)).split("#")[0]
             return redirect(f"{target}#c{posted.comment.id}", code=303)
     elif request.method == "POST":
         status = 400
@@ -212,6 +231,7 @@ def demo_article() -> str:
         "pages/demo.html",
         form=form,
         reply_to="",
+        return_to=url_for(".demo_article"),
         rate_action=url_for(".thread_rate", site=site.key, page=DEMO_PAGE),
         **_rating_context(site, DEMO_PAGE, _cookie_visitor()),
         **_thread_context(site, DEMO_PAGE),

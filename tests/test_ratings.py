@@ -373,7 +373,7 @@ def test_fragment_says_be_the_first_one_and_offers_labelled_radio_stars(client):
     html = fragment(client)
     assert "Be the first one!" in html
     radios = re.findall(r'<input class="parley-star-input" type="radio" name="value" '
-                        r'value="(\d+)" id="([^"]+)"', html)
+                        r'value="(\d+)" id="(parley-star-[0-9a-f]{8}-\d+)" required', html)
     assert [value for value, _ in radios] == ["1", "2", "3", "4", "5"]
     for _, ident in radios:
         assert f'<label class="parley-star" for="{ident}"' in html
@@ -403,7 +403,8 @@ def test_fragment_shows_the_final_summary_with_its_average(app, runner, client):
     runner.invoke(args=["page", "score", "default", PAGE, "MyAnimeList", "6.2"])
     html = fragment(client)
     assert "Final Summary" in html and "IMDB" in html and "5.9" in html
-    assert "6.1</span> Average Score" in html
+    assert re.search(r'<span class="parley-average">6\.1<span class="parley-editorial-scale">'
+                     r'/10</span></span> Average Score', html)
     assert "Be the first one!" in html
 
 
@@ -458,10 +459,38 @@ def test_standalone_page_shows_the_box_above_the_thread_and_rates_with_a_cookie(
     cookie = client.get_cookie("parley_visitor")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     again = client.get(f"/thread?page={PAGE}").get_data(as_text=True)
-    assert 'value="4" id="parley-star-4"\n               checked' in again
+    assert re.search(r'value="4" id="parley-star-[0-9a-f]+-4" required\s+checked', again)
+    assert "Thank you for rating." in again
     assert summary(client)["count"] == 1
     # The same cookie changes the vote rather than adding one.
     client.post(f"/thread/rate?page={PAGE}", data={"csrf_token": token, "value": "2"})
     assert summary(client)["count"] == 1 and summary(client)["average"] == 2.0
     client.post(f"/thread/rate?page={PAGE}", data={"csrf_token": token, "action": "retract"})
     assert summary(client)["count"] == 0
+
+
+def test_two_score_boxes_on_one_page_do_not_share_input_ids(client):
+    first = re.findall(r'id="(parley-star-[^"]+)"', fragment(client, "/one"))
+    second = re.findall(r'id="(parley-star-[^"]+)"', fragment(client, "/two"))
+    assert first and second and not set(first) & set(second)
+
+
+def test_rating_from_the_demo_page_returns_to_the_demo_page(client):
+    page = client.get("/demo/glass-orchard").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/thread/rate?page=/demo/glass-orchard",
+                           data={"csrf_token": token, "value": "5",
+                                 "return_to": "/demo/glass-orchard"})
+    assert response.headers["Location"].endswith("/demo/glass-orchard#rating")
+    assert "Thank you for rating." in client.get("/demo/glass-orchard").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil",
+                                    "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1"])
+def test_forms_never_return_to_another_host(client, target):
+    page = client.get(f"/thread?page={PAGE}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post(f"/thread/rate?page={PAGE}",
+                           data={"csrf_token": token, "value": "5", "return_to": target})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/thread?")

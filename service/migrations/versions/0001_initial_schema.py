@@ -73,7 +73,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['page_id'], ['page.id'], name=op.f('fk_comment_page_id_page'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['parent_id'], ['comment.id'], name=op.f('fk_comment_parent_id_comment'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['root_id'], ['comment.id'], name=op.f('fk_comment_root_id_comment'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_comment'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comment')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('comment', schema=None) as batch_op:
         batch_op.create_index('comment_email_index', ['email_index'], unique=False)

@@ -1,0 +1,592 @@
+"""Real servers for tests: gunicorn workers on a real database, and load to drive them.
+
+``running_server`` prepares a database with ``flask --app service init`` and
+starts ``gunicorn -w N wsgi:app`` as a subprocess on a socket the test process
+bound itself (so two test workers never race for a port), waits for
+``/healthz``, and stops the server on exit. If the server crashed, or the test
+failed, the server's log is attached to the error.
+
+``postgres_database`` creates a throw-away PostgreSQL database and drops it.
+
+The ``*_scenario`` functions are the concurrency checks that run the same way
+against every backend; they use only the standard library's HTTP client.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the venv's executables, whatever the shell's PATH
+SECRET_KEY = "server-test-secret-" + "s" * 32
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+POSTGRES_HOST = "postgresql+psycopg://postgres@127.0.0.1:5432"
+STARTUP_SECONDS = 30.0
+EMAIL = "load.tester@example.org"
+PROBLEM_MARKERS = (
+    "database is locked",
+    "Warning:",
+    "WORKER TIMEOUT",
+    "Worker exited",
+    "[ERROR]",
+    "[CRITICAL]",
+)
+
+
+class ServerError(RuntimeError):
+    """The server could not be prepared or started, or it crashed."""
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+
+def postgres_unavailable() -> str | None:
+    """Why the test PostgreSQL server cannot be used, or None when it can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install 'psycopg[binary]')"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"PostgreSQL ({POSTGRES_ADMIN}) is unreachable: {first}"
+
+
+@contextmanager
+def postgres_database(prefix: str = "parley_test") -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; yields its SQLAlchemy URL and drops it after."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{POSTGRES_HOST}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+# --- HTTP -------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """One HTTP answer."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.body[:500]!r}"
+
+
+@dataclass
+class Server:
+    """A running gunicorn server."""
+
+    host: str
+    port: int
+    database_url: str
+    instance: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_offset: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def log(self) -> str:
+        """Everything the server wrote to stderr so far (gunicorn's log and tracebacks)."""
+        return self.log_path.read_text(errors="replace")
+
+    def checkpoint(self) -> None:
+        """From now on, ``problems`` looks only at what the server logs after this point."""
+        self.log_offset = len(self.log())
+
+    def problems(self) -> list[str]:
+        """What went wrong since the checkpoint: the exception ending each traceback,
+        warnings, locked-database answers, worker deaths and gunicorn errors."""
+        found: list[str] = []
+        in_traceback = False
+        for line in self.log()[self.log_offset :].splitlines():
+            if line.startswith("Traceback (most recent call last)"):
+                in_traceback = True
+            elif in_traceback and line and not line[0].isspace():
+                if not line.startswith(("The above exception", "During handling")):
+                    found.append(line)
+                    in_traceback = False
+            elif any(marker in line for marker in PROBLEM_MARKERS):
+                found.append(line.strip())
+        return found
+
+    def assert_no_problems(self) -> None:
+        problems = self.problems()
+        assert not problems, "the server logged problems:\n" + "\n".join(problems[:30])
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Reply:
+        """Send one request on a fresh connection (sync workers close it anyway)."""
+        sent = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent.setdefault("Content-Type", "application/json")
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=data, headers=sent)
+            answer = connection.getresponse()
+            return Reply(answer.status, dict(answer.getheaders()), answer.read())
+        finally:
+            connection.close()
+
+
+def _gunicorn_has(setting: str) -> bool:
+    try:
+        from gunicorn import config
+    except ImportError:
+        return False
+    return any(getattr(s, "name", None) == setting for s in config.KNOWN_SETTINGS)
+
+
+def server_environment(instance: Path, database_url: str, **extra: str) -> dict[str, str]:
+    """The server's environment: the shell's, minus every PARLEY_* setting, plus ours."""
+    from service.config import new_data_key
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env.update(
+        PARLEY_INSTANCE_PATH=str(instance),
+        PARLEY_DATABASE_URL=database_url,
+        PARLEY_RATELIMIT_ENABLED="false",
+        PARLEY_SECRET_KEY=SECRET_KEY,
+        PARLEY_DATA_KEY=new_data_key(),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("FLASK_APP", None)
+    env.update(extra)
+    return env
+
+
+def init_database(env: dict[str, str]) -> None:
+    """``flask --app service init``: migrations and the default site."""
+    done = subprocess.run(
+        [str(BIN / "flask"), "--app", "service", "init"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ServerError(
+            f"`flask --app service init` failed ({done.returncode}):\n"
+            + excerpt(done.stdout + done.stderr, 4_000)
+        )
+
+
+def excerpt(log: str, limit: int = 8_000) -> str:
+    """The end of a long log: enough to show why, short enough to read."""
+    return log if len(log) <= limit else "[...]\n" + log[-limit:]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _wait_healthy(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(
+                f"gunicorn exited with {server.process.returncode} while starting:\n"
+                + excerpt(server.log())
+            )
+        try:
+            reply = server.request("GET", "/healthz", timeout=2)
+            if reply.status == 200:
+                return
+            last = str(reply)
+        except OSError as exc:
+            last = repr(exc)
+        time.sleep(0.05)
+    raise ServerError(
+        f"/healthz did not answer 200 in {STARTUP_SECONDS}s ({last}):\n" + excerpt(server.log())
+    )
+
+
+@contextmanager
+def running_server(
+    instance: Path,
+    database_url: str | None = None,
+    *,
+    workers: int = 4,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """A prepared database and ``gunicorn -w workers wsgi:app`` serving it.
+
+    ``database_url`` defaults to a SQLite file in ``instance``. On leaving, the
+    server gets SIGTERM; a server that died on its own raises ``ServerError``
+    with its log, and an error raised inside the block gets the log attached.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    url = database_url or f"sqlite:///{instance / 'parley.sqlite'}"
+    environment = server_environment(instance, url, **(env or {}))
+    init_database(environment)
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(256)
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    command = [
+        str(BIN / "gunicorn"),
+        "--chdir",
+        str(ROOT),
+        "-w",
+        str(workers),
+        "-b",
+        f"fd://{fd}",
+        "--graceful-timeout",
+        "5",
+        "--timeout",
+        "60",
+        "--log-level",
+        "info",
+    ]
+    if _gunicorn_has("control_socket_disable"):
+        command.append("--no-control-socket")  # else every server shares ~/.gunicorn/*.ctl
+    command.append("wsgi:app")
+    log_path = instance / "gunicorn.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, pass_fds=[fd]
+        )
+    listener.close()  # gunicorn holds its own copy
+    server = Server("127.0.0.1", port, url, instance, process, log_path)
+    try:
+        _wait_healthy(server)
+        yield server
+    except BaseException as exc:
+        _stop(process)
+        if isinstance(exc, Exception) and not isinstance(exc, ServerError):
+            exc.add_note("--- server log ---\n" + excerpt(server.log()[server.log_offset :]))
+        raise
+    crashed = process.poll()
+    _stop(process)
+    if crashed is not None:
+        raise ServerError(
+            f"gunicorn died during the test (exit {crashed}):\n" + excerpt(server.log())
+        )
+
+
+# --- Load scenarios ---------------------------------------------------------------------
+
+
+def comments_path(page: str, site: str = "default", **query: Any) -> str:
+    return "/api/v1/comments?" + urllib.parse.urlencode({"site": site, "page": page, **query})
+
+
+def _body(text: str, **fields: Any) -> dict[str, Any]:
+    return {"name": "Load Tester", "email": EMAIL, "text": text, **fields}
+
+
+def _marker() -> str:
+    return secrets.token_hex(8)
+
+
+def run_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` for i in range(count) on as many threads; re-raise the first error."""
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(work, i) for i in range(count)]
+        return [f.result() for f in futures]
+
+
+def collect_thread(
+    server: Server, page: str, *, sort: str = "oldest", limit: int = 7, **query: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every comment of a thread (or of one parent's replies) through cursor paging."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    page_block: dict[str, Any] = {}
+    for _ in range(10_000):
+        params: dict[str, Any] = {"sort": sort, "limit": limit, **query}
+        if cursor:
+            params["cursor"] = cursor
+        reply = server.request("GET", comments_path(page, **params))
+        assert reply.status == 200, reply
+        data = reply.json
+        page_block = data["page"]
+        found.extend(data["comments"])
+        cursor = data["next"]
+        if not cursor:
+            return found, page_block
+    raise AssertionError("cursor paging did not end")
+
+
+def posters_scenario(
+    server: Server, *, threads: int = 8, posts: int = 15, page: str = "/load"
+) -> list[int]:
+    """Concurrent posters: each gets its own comment back, and its token edits only that."""
+    lock = threading.Lock()
+    posted: dict[int, tuple[int, str]] = {}  # id -> (poster, edit token)
+    failures: list[str] = []
+
+    def poster(who: int) -> None:
+        for n in range(posts):
+            text = f"poster-{who}-post-{n}-{_marker()}"
+            reply = server.request("POST", comments_path(page), _body(text))
+            if reply.status != 201:
+                failures.append(f"poster {who} post {n}: {reply}")
+                continue
+            data = reply.json
+            comment, token = data["comment"], data["edit_token"]
+            if text not in comment["html"]:
+                failures.append(f"poster {who} got someone else's comment: {comment['html']!r}")
+                continue
+            with lock:
+                others = [cid for cid, (owner, _) in posted.items() if owner != who]
+                posted[comment["id"]] = (who, token)
+            edited = f"{text}-edited"
+            own = server.request(
+                "PATCH",
+                f"/api/v1/comments/{comment['id']}",
+                {"text": edited},
+                headers={"X-Parley-Edit-Token": token},
+            )
+            if own.status != 200 or edited not in own.json["comment"]["html"]:
+                failures.append(f"poster {who} could not edit its own comment: {own}")
+            if others:
+                foreign = others[(who * 7 + n) % len(others)]
+                theirs = server.request(
+                    "PATCH",
+                    f"/api/v1/comments/{foreign}",
+                    {"text": "hijacked"},
+                    headers={"X-Parley-Edit-Token": token},
+                )
+                if theirs.status != 403:
+                    failures.append(f"poster {who} edited comment {foreign}: {theirs}")
+
+    run_threads(threads, poster)
+    assert not failures, "\n".join(failures[:20])
+    assert len(posted) == threads * posts, "two posters were given the same comment id"
+
+    for sort in ("oldest", "newest"):
+        comments, block = collect_thread(server, page, sort=sort)
+        ids = [c["id"] for c in comments]
+        assert len(ids) == len(set(ids)), f"{sort}: paging returned a comment twice"
+        assert set(ids) == set(posted), f"{sort}: paging lost or invented comments"
+        # Ordered by (created, id); ids and times need not agree across workers
+        # (PostgreSQL), so only the times shown (to the second) are checked.
+        times = [c["created"] for c in comments]
+        assert times == sorted(times, reverse=sort == "newest"), f"{sort}: out of order"
+        assert block["comment_count"] == threads * posts
+        assert all("hijacked" not in c["html"] and "-edited" in c["html"] for c in comments)
+    return sorted(posted)
+
+
+def replies_scenario(
+    server: Server, *, threads: int = 8, replies: int = 5, page: str = "/replies"
+) -> None:
+    """Concurrent replies to one parent all land under it, each once."""
+    parent = server.request("POST", comments_path(page), _body("the parent"))
+    assert parent.status == 201, parent
+    parent_id = parent.json["comment"]["id"]
+    barrier = threading.Barrier(threads)
+
+    def replier(who: int) -> list[int]:
+        barrier.wait(timeout=30)
+        ids = []
+        for n in range(replies):
+            text = f"reply-{who}-{n}-{_marker()}"
+            reply = server.request("POST", comments_path(page), _body(text, parent=parent_id))
+            assert reply.status == 201, f"replier {who}: {reply}"
+            comment = reply.json["comment"]
+            assert text in comment["html"] and comment["parent"] == parent_id
+            ids.append(comment["id"])
+        return ids
+
+    posted = [cid for ids in run_threads(threads, replier) for cid in ids]
+    total = threads * replies
+    assert len(set(posted)) == total
+
+    listed, block = collect_thread(server, page, parent=parent_id, limit=9)
+    assert sorted(c["id"] for c in listed) == sorted(posted)
+    assert block["comment_count"] == total + 1
+
+    top = server.request("GET", comments_path(page)).json["comments"]
+    assert [c["id"] for c in top] == [parent_id]
+    shown = top[0]["replies"]
+    assert len(shown) + top[0]["more_replies"] == total
+    assert {c["id"] for c in shown} <= set(posted)
+
+
+def first_posts_scenario(
+    server: Server,
+    *,
+    threads: int = 8,
+    rounds: int = 4,
+    page_count: Callable[[str], int] | None = None,
+) -> None:
+    """Concurrent first posts to brand-new pages: one page row each, every post on it."""
+    for round_ in range(rounds):
+        page = f"/fresh-{round_}-{_marker()}"
+        barrier = threading.Barrier(threads)
+
+        def first(who: int, page: str = page, barrier: threading.Barrier = barrier) -> int:
+            text = f"first-{who}-{_marker()}"
+            barrier.wait(timeout=30)
+            reply = server.request("POST", comments_path(page), _body(text))
+            assert reply.status == 201, f"first poster {who} on {page}: {reply}"
+            assert text in reply.json["comment"]["html"]
+            return int(reply.json["comment"]["id"])
+
+        posted = run_threads(threads, first)
+        listed, block = collect_thread(server, page, limit=100)
+        assert sorted(c["id"] for c in listed) == sorted(posted)
+        assert block["comment_count"] == threads
+        if page_count is not None:
+            assert page_count(page) == 1
+
+
+def votes_scenario(
+    server: Server, *, visitors: int = 4, per_visitor: int = 3, rounds: int = 3
+) -> None:
+    """Concurrent likes and votes, several at once from each visitor (double clicks).
+
+    The first votes also create the page. Every answer is 200; each visitor's
+    like counts once and its vote once, and the aggregate (count, histogram,
+    average) matches the vote each visitor ends with.
+    """
+    page = f"/votes-{_marker()}"
+    target = server.request("POST", comments_path(page + "-comments"), _body("like me"))
+    assert target.status == 201, target
+    comment_id = target.json["comment"]["id"]
+    keys = []
+    for _ in range(visitors):
+        issued = server.request("POST", "/api/v1/visitors")
+        assert issued.status == 201, issued
+        keys.append(issued.json["visitor"])
+    threads = visitors * per_visitor
+    barrier = threading.Barrier(threads)
+    ratings = "/api/v1/ratings?" + urllib.parse.urlencode({"site": "default", "page": page})
+    like = f"/api/v1/comments/{comment_id}/like"
+
+    def voter(n: int) -> None:
+        who = n % visitors
+        headers = {"X-Parley-Visitor": keys[who]}
+        for round_ in range(rounds):
+            value = 1 + (who + n + round_) % 5
+            barrier.wait(timeout=30)
+            voted = server.request("PUT", ratings, {"value": value}, headers=headers)
+            assert voted.status == 200, f"vote {n}: {voted}"
+            liked = server.request("PUT", like, headers=headers)
+            assert liked.status == 200, f"like {n}: {liked}"
+
+    run_threads(threads, voter)
+
+    likes = server.request("GET", comments_path(page + "-comments")).json["comments"][0]["likes"]
+    assert likes == visitors, f"{visitors} visitors liked, the comment has {likes} likes"
+    finals = []
+    for key in keys:
+        mine = server.request("GET", ratings, headers={"X-Parley-Visitor": key})
+        assert mine.status == 200, mine
+        finals.append(mine.json["yours"])
+    summary = mine.json
+    wrong = f"aggregate {summary} but the visitors' votes are {finals}"
+    assert summary["count"] == visitors, wrong
+    histogram = {str(v): finals.count(v) for v in range(1, summary["scale"] + 1)}
+    assert summary["histogram"] == histogram, wrong
+    assert summary["average"] == pytest.approx(sum(finals) / visitors, abs=0.051), wrong
+
+
+def double_delete_scenario(server: Server, *, clicks: int = 6, rounds: int = 3) -> None:
+    """An author's delete sent several times at once: deleted once, counted once, no 500.
+
+    Both kinds of delete: a comment with a reply (it stays as a placeholder)
+    and one without (the row goes).
+    """
+    for round_ in range(rounds):
+        page = f"/double-delete-{round_}-{_marker()}"
+        parent = server.request("POST", comments_path(page), _body("parent")).json
+        reply = server.request(
+            "POST", comments_path(page), _body("reply", parent=parent["comment"]["id"])
+        ).json
+        alone = server.request("POST", comments_path(page), _body("alone")).json
+        targets = [("parent", parent), ("alone", alone)]
+        barrier = threading.Barrier(clicks)
+
+        def click(
+            n: int,
+            barrier: threading.Barrier = barrier,
+            targets: list[tuple[str, dict[str, Any]]] = targets,
+        ) -> dict[str, int]:
+            statuses = {}
+            barrier.wait(timeout=30)
+            for name, posted in targets if n % 2 else targets[::-1]:
+                answer = server.request(
+                    "DELETE",
+                    f"/api/v1/comments/{posted['comment']['id']}",
+                    headers={"X-Parley-Edit-Token": posted["edit_token"]},
+                )
+                statuses[name] = answer.status
+            return statuses
+
+        results = run_threads(clicks, click)
+        listed, block = collect_thread(server, page)
+        failures = []
+        for name, _ in targets:
+            got = sorted(r[name] for r in results)
+            if got != [204] + [404] * (clicks - 1):
+                failures.append(f"deleting {name!r} {clicks} times at once answered {got}")
+        shown = [(c["id"], c["deleted"], [r["id"] for r in c["replies"]]) for c in listed]
+        if shown != [(parent["comment"]["id"], True, [reply["comment"]["id"]])]:
+            failures.append(f"the thread is not one placeholder with its reply: {shown}")
+        if block["comment_count"] != 1:
+            failures.append(f"one comment is left but the page counts {block['comment_count']}")
+        assert not failures, f"round {round_}: " + "; ".join(failures)

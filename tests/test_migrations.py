@@ -1,0 +1,394 @@
+"""Migrations and the SQLite connection set-up.
+
+- The migrations build exactly the schema the models describe, on SQLite and
+  on PostgreSQL, from an empty database; they go down to nothing and up again.
+- An upgrade never loses a row: every revision below head is entered with
+  rows written at head, and upgrading again keeps every one of them.
+- Every SQLite connection runs with foreign keys, WAL and a busy timeout, also
+  after migrations ran on it; reads begin deferred transactions and write
+  requests begin ``BEGIN IMMEDIATE`` (statements traced from the driver).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
+from flask.testing import FlaskClient
+from flask_migrate import downgrade, upgrade
+from servers import postgres_database, postgres_unavailable
+from sqlalchemy.exc import IntegrityError
+
+import service.models as models
+from service import create_app
+from service.config import new_data_key
+from service.database import BUSY_TIMEOUT_MS, writing
+from service.extensions import db
+
+DATA_KEY = new_data_key()
+
+
+def make_app(instance: Path, url: str | None = None) -> Flask:
+    """An app on an EMPTY database (not conftest's migrated copy)."""
+    return create_app(
+        {
+            "TESTING": True,
+            "PARLEY_INSTANCE_PATH": str(instance),
+            "SECRET_KEY": "migration-test-secret-" + "m" * 32,
+            "PARLEY_DATA_KEY": DATA_KEY,
+            "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{instance / 'empty.sqlite'}",
+            "RATELIMIT_ENABLED": False,
+            "PARLEY_FORM_MIN_SECONDS": 0,
+        }
+    )
+
+
+@pytest.fixture
+def empty_app(tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def schema_differences() -> list[Any]:
+    """What autogenerate would write: the models against the live database."""
+    assert models.Comment.__table__.metadata is db.metadata  # every model is registered
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, db.metadata))
+
+
+def table_names() -> set[str]:
+    with db.engine.connect() as connection:
+        return set(sa.inspect(connection).get_table_names())
+
+
+def revisions() -> list[str]:
+    """Every revision from base to head, in order (a single line of history)."""
+    config = current_app.extensions["migrate"].migrate.get_config()
+    script = ScriptDirectory.from_config(config)
+    assert len(script.get_heads()) == 1, f"several heads: {script.get_heads()}"
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def current_revision() -> str | None:
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_migrations_match_models() -> None:
+    upgrade()
+    assert current_revision() == revisions()[-1]
+    assert schema_differences() == []
+
+    downgrade(revision="base")
+    assert current_revision() is None
+    assert table_names() <= {"alembic_version"}, "downgrade to base left tables behind"
+
+    upgrade()
+    assert current_revision() == revisions()[-1]
+    assert schema_differences() == []
+
+
+def test_sqlite_migrations_build_exactly_the_models(empty_app: Flask) -> None:
+    with empty_app.app_context():
+        assert table_names() == set()
+        check_migrations_match_models()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_postgres_migrations_build_exactly_the_models(tmp_path: Path) -> None:
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with postgres_database("parley_migrate") as url:
+        app = make_app(tmp_path, url)
+        try:
+            with app.app_context():
+                assert table_names() == set()
+                check_migrations_match_models()
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
+
+def test_flask_init_is_idempotent_and_keeps_rows(empty_app: Flask) -> None:
+    runner = empty_app.test_cli_runner()
+    first = runner.invoke(args=["init"])
+    assert first.exit_code == 0, first.output
+    client = empty_app.test_client()
+    posted = [post(client, f"row {i}") for i in range(3)]
+    again = runner.invoke(args=["init"])
+    assert again.exit_code == 0, again.output
+    listed = client.get("/api/v1/comments?page=/rows").json["comments"]
+    assert [c["id"] for c in listed] == [p["comment"]["id"] for p in posted]
+    with empty_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(models.Site)) == 1
+
+
+# --- an upgrade never loses a row -------------------------------------------------------
+
+
+def post(client: FlaskClient, text: str, **fields: Any) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/comments?site=default&page=/rows",
+        json={"name": "Row", "email": "row@example.org", "text": text, **fields},
+    )
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[no-any-return]
+
+
+def fill_at_head(client: FlaskClient) -> None:
+    """Rows of every kind the API writes: comments, replies, edits, a placeholder."""
+    top = post(client, "top")
+    reply = post(client, "reply", parent=top["comment"]["id"])
+    post(client, "nested", parent=reply["comment"]["id"])
+    edited = post(client, "to edit", website="example.org")
+    client.patch(
+        f"/api/v1/comments/{edited['comment']['id']}",
+        json={"text": "edited"},
+        headers={"X-Parley-Edit-Token": edited["edit_token"]},
+    )
+    client.delete(
+        f"/api/v1/comments/{top['comment']['id']}",
+        headers={"X-Parley-Edit-Token": top["edit_token"]},
+    )
+    # Votes, where the service has them: rows in the tables later migrations add.
+    issued = client.post("/api/v1/visitors")
+    if issued.status_code == 201:
+        visitor = {"X-Parley-Visitor": issued.json["visitor"]}
+        client.put("/api/v1/ratings?page=/rows", json={"value": 4}, headers=visitor)
+        client.put(f"/api/v1/comments/{reply['comment']['id']}/like", headers=visitor)
+
+
+def snapshot() -> dict[str, set[tuple[Any, ...]]]:
+    """Every row of every table, by primary key."""
+    rows: dict[str, set[tuple[Any, ...]]] = {}
+    with db.engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        for name in inspector.get_table_names():
+            if name == "alembic_version":
+                continue
+            keys = inspector.get_pk_constraint(name)["constrained_columns"]
+            table = sa.table(name, *(sa.column(k) for k in keys))
+            rows[name] = {tuple(r) for r in connection.execute(sa.select(table))}
+    return rows
+
+
+def missing(expected: dict[str, set[Any]], found: dict[str, set[Any]]) -> dict[str, int]:
+    """How many rows of each table in ``found`` are gone compared with ``expected``."""
+    gone = {t: len(expected.get(t, set()) - rows) for t, rows in found.items()}
+    return {t: n for t, n in gone.items() if n}
+
+
+def test_an_upgrade_never_loses_a_row(empty_app: Flask) -> None:
+    """From every revision below head, with rows written at head, upgrading keeps them.
+
+    The way down must keep the rows of the tables it keeps too: on SQLite a
+    batch migration rebuilds a table, and with foreign keys on, dropping the
+    old table would cascade into its children.
+    """
+    runner = empty_app.test_cli_runner()
+    assert runner.invoke(args=["init"]).exit_code == 0
+    client = empty_app.test_client()
+    with empty_app.app_context():
+        history = revisions()
+    below_head = history[:-1]  # base itself holds no tables, so no rows to keep
+    if not below_head:
+        pytest.skip("only one migration: there is no upgrade that could lose a row yet")
+    for revision in reversed(below_head):
+        fill_at_head(client)  # fresh rows at head for every revision down
+        with empty_app.app_context():
+            at_head = snapshot()
+            downgrade(revision=revision)
+            before = snapshot()
+            upgrade()
+            after = snapshot()
+        lost_down = missing(at_head, before)
+        assert not lost_down, f"downgrade to {revision} lost rows of kept tables: {lost_down}"
+        assert before["comment"] and before["page"], "no rows to carry through the upgrade"
+        dropped = set(before) - set(after)
+        assert not dropped, f"upgrade from {revision} dropped tables {dropped}"
+        lost_up = missing(before, after)
+        assert not lost_up, f"upgrade from {revision} lost rows: {lost_up}"
+        assert client.get("/api/v1/comments?page=/rows").status_code == 200
+
+
+def test_upgrade_from_head_keeps_rows_of_every_table(app: Flask, client: FlaskClient) -> None:
+    """Re-running the migrations on a database in use changes nothing."""
+    fill_at_head(client)
+    with app.app_context():
+        before = snapshot()
+        upgrade()
+        assert snapshot() == before
+        assert sum(len(rows) for rows in before.values()) >= 5
+
+
+# --- the SQLite connection ----------------------------------------------------------------
+
+
+def pragma(name: str) -> Any:
+    return db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
+
+
+def test_sqlite_connections_have_foreign_keys_wal_and_a_busy_timeout(app: Flask) -> None:
+    with app.app_context():
+        assert pragma("foreign_keys") == 1
+        assert pragma("journal_mode") == "wal"
+        assert pragma("busy_timeout") == BUSY_TIMEOUT_MS >= 1000
+        assert pragma("synchronous") == 1  # NORMAL: safe with WAL
+        db.session.add(models.Page(site_id=999_999, key="/orphan"))
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_foreign_keys_are_on_again_after_migrations(empty_app: Flask) -> None:
+    """env.py turns them off for batch table rebuilds; the pooled connection gets them back."""
+    with empty_app.app_context():
+        upgrade()
+        assert pragma("foreign_keys") == 1
+        db.session.rollback()
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.fixture
+def traced(app: Flask) -> list[str]:
+    """Every statement SQLite runs for this app, as the driver sends it."""
+    statements: list[str] = []
+
+    def trace(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
+
+    with app.app_context():
+        db.engine.dispose()  # new connections only, so every one is traced
+        sa.event.listen(db.engine, "connect", trace)
+    return statements
+
+
+def begins_during(statements: list[str], request: Any) -> tuple[list[str], list[str]]:
+    start = len(statements)
+    request()
+    during = [" ".join(s.split()).upper() for s in statements[start:]]
+    return [s for s in during if s.startswith("BEGIN")], during
+
+
+def test_reads_begin_deferred_and_write_requests_begin_immediate(
+    traced: list[str], client: FlaskClient
+) -> None:
+    url = "/api/v1/comments?site=default&page=/tx"
+    body = {"name": "Tx", "email": "tx@example.org", "text": "in a transaction"}
+    posted: dict[str, Any] = {}
+
+    def do_post() -> None:
+        response = client.post(url, json=body)
+        assert response.status_code == 201
+        posted.update(response.json)
+
+    begins, during = begins_during(traced, do_post)
+    assert begins and set(begins) == {"BEGIN IMMEDIATE"}, begins
+    assert during.index(begins[0]) < min(
+        i for i, s in enumerate(during) if s.startswith(("SELECT", "INSERT", "UPDATE"))
+    ), "a statement ran before the write transaction began"
+
+    def do_get() -> None:
+        assert client.get(url).status_code == 200
+
+    begins, _ = begins_during(traced, do_get)
+    assert begins and set(begins) == {"BEGIN"}, f"a read took the write lock: {begins}"
+
+    headers = {"X-Parley-Edit-Token": posted["edit_token"]}
+    comment = f"/api/v1/comments/{posted['comment']['id']}"
+
+    def do_patch() -> None:
+        assert client.patch(comment, json={"text": "edited"}, headers=headers).status_code == 200
+
+    def do_delete() -> None:
+        assert client.delete(comment, headers=headers).status_code == 204
+
+    for write in (do_patch, do_delete):
+        begins, _ = begins_during(traced, write)
+        assert begins and set(begins) == {"BEGIN IMMEDIATE"}, (write.__name__, begins)
+
+    def refused_post() -> None:
+        assert client.post(url, json={**body, "text": ""}).status_code == 422
+
+    begins_during(traced, refused_post)
+    # The write intent ends with its request, also a refused one.
+    for read in (do_get, lambda: client.get("/healthz")):
+        begins, _ = begins_during(traced, read)
+        assert begins and set(begins) == {"BEGIN"}, f"write intent leaked: {begins}"
+
+
+def test_the_write_intent_context_is_scoped(app: Flask) -> None:
+    statements: list[str] = []
+    with app.app_context():
+        db.engine.dispose()
+        sa.event.listen(
+            db.engine, "connect", lambda conn, _rec: conn.set_trace_callback(statements.append)
+        )
+        with writing():
+            db.session.execute(sa.text("SELECT 1"))
+            db.session.commit()
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.commit()
+    begins = [s for s in statements if s.upper().startswith("BEGIN")]
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
+
+
+def test_a_reader_elsewhere_does_not_block_a_post(app: Flask, client: FlaskClient) -> None:
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        before = reader.execute("SELECT count(*) FROM comment").fetchone()[0]
+        started = time.monotonic()
+        response = client.post(
+            "/api/v1/comments?page=/reader",
+            json={"name": "W", "email": "w@example.org", "text": "while another reads"},
+        )
+        assert response.status_code == 201, response.json
+        assert time.monotonic() - started < 2, "the post waited for a reader"
+        assert reader.execute("SELECT count(*) FROM comment").fetchone()[0] == before
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+
+
+def test_a_post_waits_for_another_writer_instead_of_failing(
+    app: Flask, client: FlaskClient
+) -> None:
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        # The other writer read first, so a deferred transaction here could not upgrade.
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("SELECT count(*) FROM comment").fetchone()
+        release = threading.Timer(0.4, lambda: writer.execute("COMMIT"))
+        release.start()
+        started = time.monotonic()
+        response = client.post(
+            "/api/v1/comments?page=/waiting",
+            json={"name": "W", "email": "w@example.org", "text": "after the other writer"},
+        )
+        waited = time.monotonic() - started
+        release.join()
+    finally:
+        writer.close()
+    assert response.status_code == 201, response.json
+    assert waited >= 0.3
