@@ -9,8 +9,9 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, config, database, errors
+from . import cli, config, database, embedding, errors
 from .extensions import csrf, db, limiter, migrate
+from .headers import page_csp
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -49,9 +50,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import api, api_votes, widgets
+    from . import api, api_votes, assets, widgets
 
     del api_votes  # its routes live on api.bp
+    assets.register(app)
 
     csrf.exempt(api.bp)  # the JSON API is guarded by origin checks, not cookies
     app.register_blueprint(api.bp)
@@ -65,6 +67,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if request.method in UNSAFE_METHODS:
             request.environ["parley.write"] = database.set_write_intent(True)
 
+    embedding.register(app)  # after _mark_writes: its reads join the write transaction
+
     @app.teardown_request
     def _unmark_writes(_exc: BaseException | None) -> None:
         token = request.environ.pop("parley.write", None)
@@ -77,11 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             response.headers.pop("Retry-After", None)  # the limiter adds it to every answer
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", page_csp("'none'"))
         return response
 
     return app

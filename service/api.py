@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import comments, privacy, ratings, spam, threads, validation, visitors
+from .embedding import service_origin
 from .errors import ApiError, ValidationError
 from .openapi import openapi_document
 from .sites import find_page, get_site
@@ -50,10 +51,6 @@ def json_body() -> dict[str, Any]:
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def service_origin() -> str:
-    return request.host_url.rstrip("/")
 
 
 @bp.get("/comments")

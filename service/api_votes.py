@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 
 from . import likes, privacy, ratings, validation, visitors
-from .api import bp, comment_id_in_range, json_body, service_origin
+from .api import bp, comment_id_in_range, json_body
+from .embedding import service_origin
 from .errors import ValidationError
 from .extensions import limiter
 from .sites import find_page, get_or_create_page, get_site

@@ -21,11 +21,12 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import comments, privacy, ratings, spam, threads, validation, visitors
-from .api import service_origin
 from .demo import DEMO_PAGE
+from .embedding import allowed_origins, frame_ancestors, service_origin
 from .errors import ApiError
 from .extensions import db, limiter
 from .forms import CommentForm
+from .headers import page_csp
 from .models import Page, Site
 from .sites import find_page, get_or_create_page, get_site
 
@@ -186,6 +187,7 @@ def thread_page() -> BaseResponse:
     elif request.method == "POST":
         status = 400
     form.form_token.data = spam.issue_form_token()
+    parent = request.args.get("origin", "")
     reply_to = request.args.get("reply", "")
     if reply_to.isascii() and reply_to.isdigit() and len(reply_to) <= 10:
         form.parent.data = reply_to
@@ -194,12 +196,15 @@ def thread_page() -> BaseResponse:
         form=form,
         reply_to=form.parent.data or "",
         rate_action=url_for(".thread_rate", site=site.key, page=key),
+        frame=request.args.get("frame") == "1",
+        parent_origin=parent if parent in allowed_origins(site) else None,
         **_rating_context(site, key, _cookie_visitor()),
         **_thread_context(site, key),
     )
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Content-Security-Policy"] = page_csp(frame_ancestors(site))
     return response
 
 

@@ -71,7 +71,7 @@ def test_concurrent_first_posts_create_the_page_once(server: Server) -> None:
 
 
 def test_concurrent_likes_and_votes_count_once_per_visitor(server: Server) -> None:
-    votes_scenario(server, visitors=4, per_visitor=3)
+    votes_scenario(server, visitors=10, per_visitor=3, rounds=2)
     server.assert_no_problems()
 
 
