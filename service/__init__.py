@@ -50,16 +50,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import api, api_votes, assets, widgets
+    from . import admin, api, api_votes, assets, widgets
+    from .sessions import ScopedSessionInterface
 
     del api_votes  # its routes live on api.bp
     assets.register(app)
+    app.session_interface = ScopedSessionInterface()
 
     csrf.exempt(api.bp)  # the JSON API is guarded by origin checks, not cookies
     app.register_blueprint(api.bp)
     app.register_blueprint(widgets.bp)
+    app.register_blueprint(admin.bp)
     errors.register(app)
     cli.register(app)
+    _first_owner(app)
 
     @app.before_request
     def _mark_writes() -> None:
@@ -85,3 +89,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+def _first_owner(app: Flask) -> None:
+    """PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD create the first owner at start."""
+    if not (app.config["PARLEY_ADMIN_EMAIL"] and app.config["PARLEY_ADMIN_PASSWORD"]):
+        return
+    import sqlalchemy as sa
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    from .accounts import AccountError, ensure_first_owner
+
+    with app.app_context(), database.writing():
+        try:
+            if not sa.inspect(db.engine).has_table("role"):
+                return  # not migrated yet: `flask --app service init` runs this again
+            ensure_first_owner(
+                app.config["PARLEY_ADMIN_EMAIL"], app.config["PARLEY_ADMIN_PASSWORD"]
+            )
+            db.session.commit()
+        except AccountError as error:
+            raise config.ConfigError(f"PARLEY_ADMIN_EMAIL/PARLEY_ADMIN_PASSWORD: {error}") from None
+        except (IntegrityError, OperationalError, ProgrammingError):
+            db.session.rollback()  # another worker created it first
+        finally:
+            db.session.remove()

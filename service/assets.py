@@ -18,7 +18,7 @@ from flask import Flask, Response, abort, request, url_for
 from .widgets import bp
 
 STATIC = Path(__file__).resolve().parent / "static"
-VERSIONED = ("widget.css", "demo.css")
+VERSIONED = ("widget.css", "demo.css", "admin.css")
 LOADER_MAX_AGE = 300
 CSS_PLACEHOLDER = "__PARLEY_CSS_URL__"
 

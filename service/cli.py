@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 
 from . import config
 from .database import writing
+from .extensions import db
 
 
 @click.command("keys")
@@ -24,11 +25,16 @@ def keys_command() -> None:
 @with_appcontext
 def init_command() -> None:
     """Upgrade the database to the latest schema and create the default site."""
+    from .accounts import ensure_first_owner
     from .demo import ensure_demo_page
 
     upgrade()
     with writing():
         ensure_demo_page()
+        config = current_app.config
+        if ensure_first_owner(config["PARLEY_ADMIN_EMAIL"], config["PARLEY_ADMIN_PASSWORD"]):
+            click.echo(f"Owner account {config['PARLEY_ADMIN_EMAIL']} created.")
+        db.session.commit()
     click.echo("Database ready; site 'default' exists.")
 
 
@@ -40,11 +46,16 @@ def serve_command(host: str, port: int | None) -> None:
     """Prepare the database and serve Parley with a demo page (development server)."""
     from werkzeug.serving import run_simple
 
+    from .accounts import demo_login, ensure_first_owner
     from .demo import DEMO_PAGE, ensure_demo_page
 
     upgrade()
     with writing():
         ensure_demo_page()
+        config = current_app.config
+        ensure_first_owner(config["PARLEY_ADMIN_EMAIL"], config["PARLEY_ADMIN_PASSWORD"])
+        login = demo_login()
+        db.session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     port = port or int(app.config["PARLEY_PORT"])
     base = f"http://{host}:{port}"
@@ -52,13 +63,44 @@ def serve_command(host: str, port: int | None) -> None:
     click.echo(f"  Parley is running on {base}")
     click.echo(f"  Demo page:  {base}{DEMO_PAGE}")
     click.echo(f"  Standalone: {base}/thread?site=default&page={DEMO_PAGE}")
+    if login:
+        click.echo(f"  Admin:      {base}/admin/  {login[0]} / {login[1]}  (new on every start)")
     click.echo("")
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    default=["default"],
+    show_default=True,
+    help="Site key to give a role on (repeatable).",
+)
+@click.option(
+    "--role", type=click.Choice(["owner", "moderator"]), default="owner", show_default=True
+)
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@with_appcontext
+def create_admin_command(email: str, sites: tuple[str, ...], role: str, password: str) -> None:
+    """Create a moderator account with a role on one or more sites."""
+    from .accounts import AccountError, create_moderator
+
+    with writing():
+        try:
+            create_moderator(email, password, sites={key: role for key in sites})
+        except AccountError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+    click.echo(f"Account {email.strip().lower()} created: {role} of {', '.join(sites)}.")
 
 
 def register(app: Flask) -> None:
     """Add the commands to the app's CLI."""
     from .cli_manage import COMMANDS
 
-    for command in (keys_command, init_command, serve_command, *COMMANDS):
+    for command in (keys_command, init_command, serve_command, create_admin_command, *COMMANDS):
         app.cli.add_command(command)

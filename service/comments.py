@@ -37,6 +37,10 @@ def _status_for(site: Site) -> str:
     return "pending" if site.moderation == "all" else "approved"
 
 
+def _reason_for(site: Site) -> str | None:
+    return "The site holds every new comment for review." if site.moderation == "all" else None
+
+
 def _resolve_parent(page: Page, parent_id: int | None) -> Comment | None:
     """The comment to reply to: approved, on this page, at most at the deepest level."""
     if parent_id is None:
@@ -84,6 +88,7 @@ def post_comment(
         text=data.text,
         html=render_comment(data.text),
         status=_status_for(site),
+        pending_reason=_reason_for(site),
         remote_addr=address,
         edit_token_hash=privacy.keyed_hash(_EDIT_PURPOSE, token),
         notify=data.notify,

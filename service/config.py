@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "PARLEY_FORM_MAX_AGE": 12 * 60 * 60,
     "PARLEY_POST_LIMIT": "5 per minute;40 per hour;200 per day",
     "PARLEY_VISITOR_LIMIT": "10 per minute;60 per hour;300 per day",
+    "PARLEY_LOGIN_LIMIT": "10 per minute;50 per hour",
+    "PARLEY_ADMIN_EMAIL": None,
+    "PARLEY_ADMIN_PASSWORD": None,
+    "PERMANENT_SESSION_LIFETIME": 12 * 60 * 60,
     # Flask and extensions
     "MAX_CONTENT_LENGTH": 128 * 1024,
     "SQLALCHEMY_ENGINE_OPTIONS": {},
@@ -110,6 +114,9 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         out["RATELIMIT_ENABLED"] = _flag(
             "PARLEY_RATELIMIT_ENABLED", environ["PARLEY_RATELIMIT_ENABLED"]
         )
+    for name in ("PARLEY_ADMIN_EMAIL", "PARLEY_ADMIN_PASSWORD"):
+        if environ.get(name):
+            out[name] = environ[name]
     if "PARLEY_REDIS_URL" in environ and environ["PARLEY_REDIS_URL"].strip():
         out["RATELIMIT_STORAGE_URI"] = environ["PARLEY_REDIS_URL"].strip()
     return out

@@ -138,6 +138,8 @@ class Comment(db.Model):  # type: ignore[name-defined]
     edit_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
     likes: Mapped[int] = mapped_column(default=0)
     notify: Mapped[bool] = mapped_column(default=False)
+    # Why a comment waits for review, shown to moderators ("why is this pending").
+    pending_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
     page: Mapped[Page] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
@@ -199,3 +201,62 @@ class EditorialScore(db.Model):  # type: ignore[name-defined]
     scale: Mapped[int] = mapped_column(default=10)
     url: Mapped[str | None] = mapped_column(sa.String(URL_MAX))
     position: Mapped[int] = mapped_column(default=0)
+
+
+ROLES = ("owner", "moderator")
+
+
+class Moderator(db.Model):  # type: ignore[name-defined]
+    """An admin account. Passwords are stored only as a scrypt hash."""
+
+    __tablename__ = "moderator"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(EMAIL_MAX), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(NAME_MAX))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_login: Mapped[datetime | None] = mapped_column()
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list[Role]] = relationship(
+        back_populates="moderator", cascade="all, delete-orphan"
+    )
+
+
+class Role(db.Model):  # type: ignore[name-defined]
+    """A moderator's role on one site: owner (settings too) or moderator."""
+
+    __tablename__ = "role"
+    __table_args__ = (
+        sa.UniqueConstraint("moderator_id", "site_id", name="role_moderator_site"),
+        sa.CheckConstraint("role IN ('owner', 'moderator')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderator_id: Mapped[int] = mapped_column(sa.ForeignKey("moderator.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(sa.String(16))
+
+    moderator: Mapped[Moderator] = relationship(back_populates="roles")
+    site: Mapped[Site] = relationship()
+
+
+class AuditEntry(db.Model):  # type: ignore[name-defined]
+    """One moderation action: who did what to which comment, page or site, and when."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("audit_site_created", "site_id", "created"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("moderator.id", ondelete="SET NULL")
+    )
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target: Mapped[str] = mapped_column(sa.String(120), default="")
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    moderator: Mapped[Moderator | None] = relationship()

@@ -34,6 +34,8 @@ Json = dict[str, Any]
 # Characters Python's str.split()/str.strip() treat as whitespace: the service trims them.
 SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 CONTROL = r"\x00-\x1f\x7f-\x9f"  # Unicode category Cc
+# Neither whitespace nor a control character.
+SOLID = r"[^\x00- \x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 NAME_CONTROL = r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"  # control characters that are not spaces
 TEXT_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # all but tab and line breaks
 # Characters every reader sees: ASCII and Latin letters, digits and punctuation, Cyrillic,
@@ -113,8 +115,7 @@ def obj(properties: Json, required: list[str] | None = None, description: str = 
 
 def key(limit: int, what: str) -> Json:
     """A site key or page id, exactly as the service accepts it."""
-    solid = f"[^{CONTROL}{SPACE}]"
-    pattern = f"^[{SPACE}]*{solid}(?:[^{CONTROL}]{{0,{limit - 2}}}{solid})?[{SPACE}]*$"
+    pattern = f"^[{SPACE}]*{SOLID}(?:[^{CONTROL}]{{0,{limit - 2}}}{SOLID})?[{SPACE}]*$"
     return of(
         "string",
         f"{what}: 1 to {limit} characters once surrounding whitespace is trimmed, no control "
@@ -172,7 +173,7 @@ def operation(
         op["parameters"] = parameters
     if body is not None:
         op["requestBody"] = {"required": True, "content": content(body)}
-    op["responses"] = responses | {s: ref("responses", ERRORS[s][0]) for s in errors}
+    op["responses"] = responses | {s: ref("responses", ERRORS[s][0]) for s in sorted(errors)}
     return op
 
 

@@ -110,6 +110,8 @@ def read_thread(
     parent_id: int | None = None,
 ) -> Thread:
     """A page of top-level comments (or of one comment's replies), replies nested."""
+    if cursor:
+        decode_cursor(sort, cursor)  # a bad cursor is refused even on an empty page
     if page is None:
         return Thread([], None)
     query = sa.select(Comment).where(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,15 +11,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from support import EMAIL, base_config, comment_body, csrf_token  # noqa: F401
 
 from service import create_app
-from service.config import new_data_key
 from service.database import writing
 from service.extensions import db
-
-SECRET = "test-secret-key-" + "x" * 32
-DATA_KEY = new_data_key()
-EMAIL = "ada.lovelace@example.org"
 
 
 @pytest.fixture(autouse=True)
@@ -29,20 +24,6 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("PARLEY_"):
             monkeypatch.delenv(name)
-
-
-def base_config(instance: Path, **overrides: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "TESTING": True,
-        "PARLEY_INSTANCE_PATH": str(instance),
-        "SECRET_KEY": SECRET,
-        "PARLEY_DATA_KEY": DATA_KEY,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'parley.sqlite'}",
-        "RATELIMIT_ENABLED": False,
-        "PARLEY_FORM_MIN_SECONDS": 0,
-    }
-    config.update(overrides)
-    return config
 
 
 @pytest.fixture(scope="session")
@@ -86,12 +67,6 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
-def comment_body(**fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": "Ada", "email": EMAIL, "text": "A *fine* article."}
-    body.update(fields)
-    return {k: v for k, v in body.items() if v is not None}
-
-
 @pytest.fixture
 def post(client: FlaskClient) -> Callable[..., Any]:
     """Post a comment through the JSON API; returns the response."""
@@ -104,9 +79,3 @@ def post(client: FlaskClient) -> Callable[..., Any]:
         )
 
     return _post
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "the form has no CSRF token"
-    return match.group(1)

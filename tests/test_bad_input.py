@@ -19,11 +19,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from support import EMAIL, comment_body, csrf_token
 
 from service import database, spam
 from service.extensions import db
 from service.models import Comment, Page, Site
-from tests.conftest import EMAIL, comment_body, csrf_token
 
 PAGE = "/article"
 COMMENTS = "/api/v1/comments"

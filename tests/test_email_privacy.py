@@ -26,12 +26,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from support import csrf_token
 
 from service import privacy
 from service.extensions import db
 from service.models import Comment
 from service.threads import SORTS
-from tests.conftest import csrf_token
 
 MIXED_EMAIL = "Quill.Marrow-7731@Example.ORG"  # upper-case letters on both sides of @
 PLAIN_EMAIL = "zyx.privacy-probe.4096@example.net"

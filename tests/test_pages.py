@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from conftest import csrf_token
+from support import csrf_token
 
 from service.extensions import db
 from service.models import Comment, Site
@@ -16,8 +16,15 @@ THREAD = "/thread?site=default&page=/review"
 def form_fields(html: str, **values: str) -> dict[str, str]:
     token = re.search(r'id="form_token" name="form_token" type="hidden" value="([^"]+)"', html)
     assert token, "the form carries no time token"
-    fields = {"csrf_token": csrf_token(html), "form_token": token.group(1), "name": "Ada",
-              "email": "ada@example.org", "website": "", "text": "Well argued.", "hp": ""}
+    fields = {
+        "csrf_token": csrf_token(html),
+        "form_token": token.group(1),
+        "name": "Ada",
+        "email": "ada@example.org",
+        "website": "",
+        "text": "Well argued.",
+        "hp": "",
+    }
     fields.update(values)
     return fields
 
@@ -57,8 +64,9 @@ def test_reply_link_opens_the_form_as_a_reply_and_posts_a_reply(client, post):
     reply_page = client.get(f"{THREAD}&reply={parent['id']}").get_data(as_text=True)
     assert f"Reply to comment #{parent['id']}" in reply_page
     assert f'name="parent" type="hidden" value="{parent["id"]}"' in reply_page
-    response = client.post(THREAD, data=form_fields(reply_page, parent=str(parent["id"]),
-                                                    text="A reply"))
+    response = client.post(
+        THREAD, data=form_fields(reply_page, parent=str(parent["id"]), text="A reply")
+    )
     assert response.status_code == 303
     got = client.get("/api/v1/comments?page=/review").json
     assert got["comments"][0]["replies"][0]["html"] == "<p>A reply</p>"
@@ -66,8 +74,10 @@ def test_reply_link_opens_the_form_as_a_reply_and_posts_a_reply(client, post):
 
 def test_invalid_form_shows_messages_beside_the_fields_and_keeps_the_text(app, client):
     page = client.get(THREAD).get_data(as_text=True)
-    response = client.post(THREAD, data=form_fields(page, name="  ", email="not-an-email",
-                                                    text="My long, careful comment"))
+    response = client.post(
+        THREAD,
+        data=form_fields(page, name="  ", email="not-an-email", text="My long, careful comment"),
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Please give a name." in html
@@ -108,9 +118,11 @@ def test_fragment_is_public_cacheable_and_the_same_for_everyone(client, post):
     assert "public" in first.headers["Cache-Control"]
     assert "Set-Cookie" not in first.headers
     assert "Visible to all" in first.get_data(as_text=True)
-    other = client.get("/widget/comments?site=default&page=/review",
-                       headers={"Cookie": "parley_session=abc"},
-                       environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    other = client.get(
+        "/widget/comments?site=default&page=/review",
+        headers={"Cookie": "parley_session=abc"},
+        environ_base={"REMOTE_ADDR": "192.0.2.99"},
+    )
     assert other.get_data() == first.get_data()
 
 
@@ -120,8 +132,12 @@ def test_fragment_for_an_empty_page_shows_the_empty_state(client):
 
 
 def test_user_html_is_escaped_in_every_view(client, post):
-    post("/review", name='<img src=x onerror="alert(1)">', text="<b>bold?</b>",
-         website='https://example.org/"><script>alert(1)</script>')
+    post(
+        "/review",
+        name='<img src=x onerror="alert(1)">',
+        text="<b>bold?</b>",
+        website='https://example.org/"><script>alert(1)</script>',
+    )
     for url in ("/widget/comments?site=default&page=/review", THREAD):
         html = client.get(url).get_data(as_text=True)
         assert "<img src=x" not in html

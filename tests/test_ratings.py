@@ -27,8 +27,12 @@ def visitor(client):
 
 
 def rate(client, key, value, page=PAGE):
-    return client.put("/api/v1/ratings", query_string={"page": page}, json={"value": value},
-                      headers={"X-Parley-Visitor": key})
+    return client.put(
+        "/api/v1/ratings",
+        query_string={"page": page},
+        json={"value": value},
+        headers={"X-Parley-Visitor": key},
+    )
 
 
 def summary(client, key=None, page=PAGE):
@@ -54,9 +58,13 @@ def rows(app):
 def test_an_unrated_page_has_an_empty_summary(client):
     got = summary(client)
     assert got == {
-        "scale": 5, "count": 0, "average": None,
-        "histogram": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}, "yours": None,
-        "editorial": {"items": [], "average": None}, "closed": False,
+        "scale": 5,
+        "count": 0,
+        "average": None,
+        "histogram": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
+        "yours": None,
+        "editorial": {"items": [], "average": None},
+        "closed": False,
     }
 
 
@@ -76,8 +84,9 @@ def test_rating_again_changes_the_vote_and_delete_retracts_it(client, visitor, a
     assert changed["count"] == 1 and changed["yours"] == 5 and changed["histogram"]["2"] == 0
     assert summary(client, key)["yours"] == 5
     assert summary(client)["yours"] is None
-    retracted = client.delete("/api/v1/ratings", query_string={"page": PAGE},
-                              headers={"X-Parley-Visitor": key})
+    retracted = client.delete(
+        "/api/v1/ratings", query_string={"page": PAGE}, headers={"X-Parley-Visitor": key}
+    )
     assert retracted.status_code == 200
     assert retracted.json["count"] == 0 and retracted.json["yours"] is None
     assert rows(app) == 0
@@ -104,8 +113,12 @@ def test_the_service_stores_only_a_keyed_hash_of_the_visitor_key(app, client, vi
 
 @pytest.mark.parametrize(
     ("headers", "status"),
-    [({}, 400), ({"X-Parley-Visitor": "made-up"}, 403),
-     ({"X-Parley-Visitor": "abc.def"}, 403), ({"X-Parley-Visitor": "é" * 10}, 403)],
+    [
+        ({}, 400),
+        ({"X-Parley-Visitor": "made-up"}, 403),
+        ({"X-Parley-Visitor": "abc.def"}, 403),
+        ({"X-Parley-Visitor": "é" * 10}, 403),
+    ],
 )
 def test_voting_without_a_valid_visitor_key_is_refused(app, client, headers, status):
     response = client.put("/api/v1/ratings?page=/x", json={"value": 3}, headers=headers)
@@ -122,9 +135,7 @@ def test_a_key_signed_with_another_secret_is_forged(app, client, tmp_path, migra
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize(
-    "value", [0, 6, -1, 3.0, 3.5, "3", True, None, [3], {"v": 3}, 10**20]
-)
+@pytest.mark.parametrize("value", [0, 6, -1, 3.0, 3.5, "3", True, None, [3], {"v": 3}, 10**20])
 def test_bad_vote_values_are_refused_and_nothing_is_stored(app, client, visitor, value):
     response = rate(client, visitor(), value)
     assert response.status_code == 422
@@ -132,10 +143,14 @@ def test_bad_vote_values_are_refused_and_nothing_is_stored(app, client, visitor,
     assert rows(app) == 0
 
 
-@pytest.mark.parametrize("body", [b"{\"value\": NaN}", b"{\"value\": Infinity}", b"{\"value\""])
+@pytest.mark.parametrize("body", [b'{"value": NaN}', b'{"value": Infinity}', b'{"value"'])
 def test_malformed_vote_bodies_are_refused(app, client, visitor, body):
-    response = client.put("/api/v1/ratings?page=/x", data=body, content_type="application/json",
-                          headers={"X-Parley-Visitor": visitor()})
+    response = client.put(
+        "/api/v1/ratings?page=/x",
+        data=body,
+        content_type="application/json",
+        headers={"X-Parley-Visitor": visitor()},
+    )
     assert response.status_code == 400
     assert rows(app) == 0
 
@@ -143,20 +158,38 @@ def test_malformed_vote_bodies_are_refused(app, client, visitor, body):
 def test_vote_with_extra_fields_or_without_value_is_refused(app, client, visitor):
     key = visitor()
     for body in ({"value": 3, "weight": 10}, {}):
-        response = client.put("/api/v1/ratings?page=/x", json=body,
-                              headers={"X-Parley-Visitor": key})
+        response = client.put(
+            "/api/v1/ratings?page=/x", json=body, headers={"X-Parley-Visitor": key}
+        )
         assert response.status_code == 422
     assert rows(app) == 0
 
 
 def test_ratings_for_an_unknown_site_or_bad_page_id_are_refused(client, visitor):
     key = visitor()
-    assert client.put("/api/v1/ratings?site=nope&page=/x", json={"value": 3},
-                      headers={"X-Parley-Visitor": key}).status_code == 404
-    assert client.put("/api/v1/ratings", json={"value": 3},
-                      headers={"X-Parley-Visitor": key}).status_code == 400
-    assert client.put("/api/v1/ratings", query_string={"page": "x" * 513}, json={"value": 3},
-                      headers={"X-Parley-Visitor": key}).status_code == 400
+    assert (
+        client.put(
+            "/api/v1/ratings?site=nope&page=/x",
+            json={"value": 3},
+            headers={"X-Parley-Visitor": key},
+        ).status_code
+        == 404
+    )
+    assert (
+        client.put(
+            "/api/v1/ratings", json={"value": 3}, headers={"X-Parley-Visitor": key}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.put(
+            "/api/v1/ratings",
+            query_string={"page": "x" * 513},
+            json={"value": 3},
+            headers={"X-Parley-Visitor": key},
+        ).status_code
+        == 400
+    )
 
 
 def test_a_ten_point_site_accepts_ten(app, client, visitor):
@@ -168,13 +201,14 @@ def test_a_ten_point_site_accepts_ten(app, client, visitor):
 def test_visitor_keys_are_rate_limited_per_address(tmp_path, migrated_template):
     import shutil
 
-    from conftest import base_config
+    from support import base_config
 
     from service import create_app
 
     shutil.copy(migrated_template, tmp_path / "parley.sqlite")
-    app = create_app(base_config(tmp_path, RATELIMIT_ENABLED=True,
-                                 PARLEY_VISITOR_LIMIT="3 per minute"))
+    app = create_app(
+        base_config(tmp_path, RATELIMIT_ENABLED=True, PARLEY_VISITOR_LIMIT="3 per minute")
+    )
     client = app.test_client()
     codes = [client.post("/api/v1/visitors").status_code for _ in range(4)]
     assert codes == [201, 201, 201, 429]
@@ -184,9 +218,12 @@ def test_visitor_keys_are_rate_limited_per_address(tmp_path, migrated_template):
 
 def post_review(client, key, rating, text="Great show", page=PAGE, **extra):
     headers = {"X-Parley-Visitor": key} if key else {}
-    return client.post("/api/v1/comments", query_string={"page": page}, headers=headers,
-                       json={"name": "Rev", "email": "rev@example.org", "text": text,
-                             "rating": rating, **extra})
+    return client.post(
+        "/api/v1/comments",
+        query_string={"page": page},
+        headers=headers,
+        json={"name": "Rev", "email": "rev@example.org", "text": text, "rating": rating, **extra},
+    )
 
 
 def test_a_review_is_a_comment_with_the_visitors_one_rating(client, visitor):
@@ -217,15 +254,19 @@ def test_a_review_rating_outside_the_scale_stores_nothing(app, client, visitor):
 def test_patch_changes_a_reviews_rating_and_the_aggregate(client, visitor):
     key = visitor()
     posted = post_review(client, key, 2).json
-    response = client.patch(f"/api/v1/comments/{posted['comment']['id']}", json={"rating": 5},
-                            headers={"X-Parley-Edit-Token": posted["edit_token"]})
+    response = client.patch(
+        f"/api/v1/comments/{posted['comment']['id']}",
+        json={"rating": 5},
+        headers={"X-Parley-Edit-Token": posted["edit_token"]},
+    )
     assert response.status_code == 200
     assert response.json["comment"]["rating"] == 5
     assert summary(client)["histogram"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}
 
 
-def test_a_pending_review_counts_only_once_approved_and_stops_when_spam(app, client, visitor,
-                                                                         runner):
+def test_a_pending_review_counts_only_once_approved_and_stops_when_spam(
+    app, client, visitor, runner
+):
     set_site(app, moderation="all")
     posted = post_review(client, visitor(), 5).json
     assert posted["status"] == "pending"
@@ -244,8 +285,10 @@ def test_deleting_a_review_takes_its_rating_out_of_the_aggregate(app, client, vi
     key = visitor()
     posted = post_review(client, key, 3).json
     rate(client, visitor(), 5)
-    client.delete(f"/api/v1/comments/{posted['comment']['id']}",
-                  headers={"X-Parley-Edit-Token": posted["edit_token"]})
+    client.delete(
+        f"/api/v1/comments/{posted['comment']['id']}",
+        headers={"X-Parley-Edit-Token": posted["edit_token"]},
+    )
     got = summary(client, key)
     assert got["count"] == 1 and got["average"] == 5.0 and got["yours"] is None
     assert rows(app) == 1
@@ -256,8 +299,9 @@ def test_aggregate_always_matches_the_rows(app, client, visitor):
     for i, key in enumerate(keys):
         rate(client, key, i % 5 + 1)
     rate(client, keys[0], 3)
-    client.delete("/api/v1/ratings", query_string={"page": PAGE},
-                  headers={"X-Parley-Visitor": keys[1]})
+    client.delete(
+        "/api/v1/ratings", query_string={"page": PAGE}, headers={"X-Parley-Visitor": keys[1]}
+    )
     with app.app_context():
         page = db.session.scalar(sa.select(Page).where(Page.key == PAGE))
         values = db.session.scalars(sa.select(Rating.value)).all()
@@ -270,12 +314,13 @@ def test_likes_are_one_per_visitor_and_idempotent(client, post, visitor):
     comment = post(PAGE).json["comment"]
     first, second = visitor(), visitor()
     url = f"/api/v1/comments/{comment['id']}/like"
-    assert client.put(url, headers={"X-Parley-Visitor": first}).json == {"likes": 1,
-                                                                          "liked": True}
+    assert client.put(url, headers={"X-Parley-Visitor": first}).json == {"likes": 1, "liked": True}
     assert client.put(url, headers={"X-Parley-Visitor": first}).json["likes"] == 1
     assert client.put(url, headers={"X-Parley-Visitor": second}).json["likes"] == 2
-    assert client.delete(url, headers={"X-Parley-Visitor": first}).json == {"likes": 1,
-                                                                             "liked": False}
+    assert client.delete(url, headers={"X-Parley-Visitor": first}).json == {
+        "likes": 1,
+        "liked": False,
+    }
     assert client.delete(url, headers={"X-Parley-Visitor": first}).json["likes"] == 1
     mine = client.get(f"/api/v1/likes?page={PAGE}", headers={"X-Parley-Visitor": second})
     assert mine.json == {"liked": [comment["id"]]}
@@ -284,20 +329,27 @@ def test_likes_are_one_per_visitor_and_idempotent(client, post, visitor):
 def test_liking_needs_a_visitor_and_a_published_comment(app, client, post, visitor):
     comment = post(PAGE).json["comment"]
     assert client.put(f"/api/v1/comments/{comment['id']}/like").status_code == 400
-    assert client.put("/api/v1/comments/999/like",
-                      headers={"X-Parley-Visitor": visitor()}).status_code == 404
+    assert (
+        client.put("/api/v1/comments/999/like", headers={"X-Parley-Visitor": visitor()}).status_code
+        == 404
+    )
     set_site(app, moderation="all")
     pending = post(PAGE).json["comment"]
-    assert client.put(f"/api/v1/comments/{pending['id']}/like",
-                      headers={"X-Parley-Visitor": visitor()}).status_code == 404
+    assert (
+        client.put(
+            f"/api/v1/comments/{pending['id']}/like", headers={"X-Parley-Visitor": visitor()}
+        ).status_code
+        == 404
+    )
 
 
 def test_sort_top_orders_by_likes_and_pages_by_cursor(client, post, visitor):
     ids = [post(PAGE, text=f"c{i}").json["comment"]["id"] for i in range(4)]
     for likes, comment_id in zip((1, 3, 0, 2), ids, strict=True):
         for _ in range(likes):
-            client.put(f"/api/v1/comments/{comment_id}/like",
-                       headers={"X-Parley-Visitor": visitor()})
+            client.put(
+                f"/api/v1/comments/{comment_id}/like", headers={"X-Parley-Visitor": visitor()}
+            )
     seen = []
     got = client.get(f"/api/v1/comments?page={PAGE}&sort=top&limit=3").json
     seen += [c["id"] for c in got["comments"]]
@@ -309,8 +361,21 @@ def test_sort_top_orders_by_likes_and_pages_by_cursor(client, post, visitor):
 
 def test_editorial_scores_are_shown_beside_the_users_rating(runner, client, visitor):
     assert runner.invoke(args=["page", "score", "default", PAGE, "IMDB", "5.9"]).exit_code == 0
-    assert runner.invoke(args=["page", "score", "default", PAGE, "MyAnimeList", "6.2",
-                               "--url", "https://example.org/mal"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=[
+                "page",
+                "score",
+                "default",
+                PAGE,
+                "MyAnimeList",
+                "6.2",
+                "--url",
+                "https://example.org/mal",
+            ]
+        ).exit_code
+        == 0
+    )
     rate(client, visitor(), 1)
     got = summary(client)
     assert got["editorial"]["items"] == [
@@ -328,8 +393,9 @@ def test_editorial_average_is_on_the_site_scale(app, runner, client):
     assert summary(client)["editorial"]["average"] == 6.1
 
 
-def test_changing_the_scale_is_refused_once_votes_exist_unless_rescaled(app, client, visitor,
-                                                                         runner):
+def test_changing_the_scale_is_refused_once_votes_exist_unless_rescaled(
+    app, client, visitor, runner
+):
     rate(client, visitor(), 4)
     refused = runner.invoke(args=["site", "set", "default", "--scale", "10"])
     assert refused.exit_code != 0 and "--rescale" in refused.output
@@ -372,8 +438,11 @@ def jsonld_of(html):
 def test_fragment_says_be_the_first_one_and_offers_labelled_radio_stars(client):
     html = fragment(client)
     assert "Be the first one!" in html
-    radios = re.findall(r'<input class="parley-star-input" type="radio" name="value" '
-                        r'value="(\d+)" id="(parley-star-[0-9a-f]{8}-\d+)" required', html)
+    radios = re.findall(
+        r'<input class="parley-star-input" type="radio" name="value" '
+        r'value="(\d+)" id="(parley-star-[0-9a-f]{8}-\d+)" required',
+        html,
+    )
     assert [value for value, _ in radios] == ["1", "2", "3", "4", "5"]
     for _, ident in radios:
         assert f'<label class="parley-star" for="{ident}"' in html
@@ -381,8 +450,7 @@ def test_fragment_says_be_the_first_one_and_offers_labelled_radio_stars(client):
     assert jsonld_of(html) is None
 
 
-def test_fragment_shows_average_count_and_histogram_and_is_the_same_for_everyone(client,
-                                                                                 visitor):
+def test_fragment_shows_average_count_and_histogram_and_is_the_same_for_everyone(client, visitor):
     key = visitor()
     for value in (5, 4):
         rate(client, visitor(), value)
@@ -391,8 +459,9 @@ def test_fragment_shows_average_count_and_histogram_and_is_the_same_for_everyone
     assert "4.3" in html and "3 ratings" in html
     assert html.count("<progress") == 5
     assert "checked" not in html
-    personal = client.get("/widget/rating", query_string={"page": PAGE},
-                          headers={"X-Parley-Visitor": key})
+    personal = client.get(
+        "/widget/rating", query_string={"page": PAGE}, headers={"X-Parley-Visitor": key}
+    )
     assert personal.get_data(as_text=True) == html
     assert "public" in personal.headers["Cache-Control"]
 
@@ -403,8 +472,11 @@ def test_fragment_shows_the_final_summary_with_its_average(app, runner, client):
     runner.invoke(args=["page", "score", "default", PAGE, "MyAnimeList", "6.2"])
     html = fragment(client)
     assert "Final Summary" in html and "IMDB" in html and "5.9" in html
-    assert re.search(r'<span class="parley-average">6\.1<span class="parley-editorial-scale">'
-                     r'/10</span></span> Average Score', html)
+    assert re.search(
+        r'<span class="parley-average">6\.1<span class="parley-editorial-scale">'
+        r"/10</span></span> Average Score",
+        html,
+    )
     assert "Be the first one!" in html
 
 
@@ -423,9 +495,16 @@ def test_fragment_shows_the_final_summary_with_its_average(app, runner, client):
 def test_jsonld_appears_only_where_search_engines_accept_it(
     runner, client, visitor, schema_type, title, votes, expected
 ):
-    runner.invoke(args=["page", "set", "default", PAGE,
-                        *(["--type", schema_type] if schema_type else []),
-                        *(["--title", title] if title else [])])
+    runner.invoke(
+        args=[
+            "page",
+            "set",
+            "default",
+            PAGE,
+            *(["--type", schema_type] if schema_type else []),
+            *(["--title", title] if title else []),
+        ]
+    )
     runner.invoke(args=["page", "score", "default", PAGE, "IMDB", "9.9"])
     for value in range(votes):
         rate(client, visitor(), 4 + value % 2)
@@ -453,8 +532,9 @@ def test_standalone_page_shows_the_box_above_the_thread_and_rates_with_a_cookie(
     page = client.get(f"/thread?page={PAGE}").get_data(as_text=True)
     assert page.index("Be the first one!") < page.index("Leave a Reply")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post(f"/thread/rate?page={PAGE}",
-                           data={"csrf_token": token, "value": "4", "action": "rate"})
+    response = client.post(
+        f"/thread/rate?page={PAGE}", data={"csrf_token": token, "value": "4", "action": "rate"}
+    )
     assert response.status_code == 303
     cookie = client.get_cookie("parley_visitor")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
@@ -478,19 +558,29 @@ def test_two_score_boxes_on_one_page_do_not_share_input_ids(client):
 def test_rating_from_the_demo_page_returns_to_the_demo_page(client):
     page = client.get("/demo/glass-orchard").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/thread/rate?page=/demo/glass-orchard",
-                           data={"csrf_token": token, "value": "5",
-                                 "return_to": "/demo/glass-orchard"})
+    response = client.post(
+        "/thread/rate?page=/demo/glass-orchard",
+        data={"csrf_token": token, "value": "5", "return_to": "/demo/glass-orchard"},
+    )
     assert response.headers["Location"].endswith("/demo/glass-orchard#rating")
     assert "Thank you for rating." in client.get("/demo/glass-orchard").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil",
-                                    "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil",
+        "javascript:alert(1)",
+        "/ok\r\nSet-Cookie: x=1",
+    ],
+)
 def test_forms_never_return_to_another_host(client, target):
     page = client.get(f"/thread?page={PAGE}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post(f"/thread/rate?page={PAGE}",
-                           data={"csrf_token": token, "value": "5", "return_to": target})
+    response = client.post(
+        f"/thread/rate?page={PAGE}", data={"csrf_token": token, "value": "5", "return_to": target}
+    )
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/thread?")

@@ -1,0 +1,285 @@
+"""Moderator accounts, login, the admin cookie, the queue and the audit log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from service import accounts
+from service.database import writing
+from service.extensions import db
+from service.models import AuditEntry, Comment, Moderator, Site
+
+PASSWORD = "correct horse battery"
+EMAIL = "owner@example.org"
+
+
+def make_moderator(app, email=EMAIL, sites=None, password=PASSWORD):
+    with app.app_context(), writing():
+        accounts.create_moderator(email, password, sites=sites or {"default": "owner"})
+        db.session.commit()
+
+
+def form_token(html):
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def log_in(client, email=EMAIL, password=PASSWORD, next_path=None):
+    page = client.get("/admin/login").get_data(as_text=True)
+    url = "/admin/login" + (f"?next={next_path}" if next_path else "")
+    return client.post(
+        url, data={"csrf_token": form_token(page), "email": email, "password": password}
+    )
+
+
+@pytest.fixture
+def moderator(app):
+    make_moderator(app)
+
+
+@pytest.fixture
+def logged_in(client, moderator):
+    assert log_in(client).status_code == 303
+    return client
+
+
+def set_moderation(app, policy):
+    with app.app_context():
+        db.session.scalar(sa.select(Site).where(Site.key == "default")).moderation = policy
+        db.session.commit()
+
+
+def test_create_admin_command_makes_an_owner_with_a_hashed_password(app, runner):
+    result = runner.invoke(
+        args=["create-admin", "Boss@Example.org", "--password", "long enough password"]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        moderator = db.session.scalar(sa.select(Moderator))
+        assert moderator.email == "boss@example.org"
+        assert moderator.password_hash.startswith("scrypt:")
+        assert "long enough password" not in moderator.password_hash
+        assert [(r.site.key, r.role) for r in moderator.roles] == [("default", "owner")]
+
+
+def test_create_admin_refuses_a_short_password(runner):
+    result = runner.invoke(args=["create-admin", "a@example.org", "--password", "short"])
+    assert result.exit_code != 0 and "10" in result.output
+
+
+def test_admin_email_and_password_variables_create_the_first_owner(
+    tmp_path, migrated_template, monkeypatch
+):
+    import shutil
+
+    from support import base_config
+
+    from service import create_app
+
+    shutil.copy(migrated_template, tmp_path / "parley.sqlite")
+    monkeypatch.setenv("PARLEY_ADMIN_EMAIL", "first@example.org")
+    monkeypatch.setenv("PARLEY_ADMIN_PASSWORD", "a very good password")
+    app = create_app(base_config(tmp_path))
+    assert log_in(app.test_client(), "first@example.org", "a very good password").status_code == 303
+    create_app(base_config(tmp_path))  # a second start changes nothing
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Moderator)) == 1
+        db.engine.dispose()
+
+
+def test_login_sets_an_admin_cookie_scoped_strict_and_http_only(client, moderator):
+    response = log_in(client)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/"
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if "parley_admin=" in c)
+    assert "Path=/admin" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_public_cookie_does_not_open_the_admin(client, moderator):
+    log_in(client)
+    admin_cookie = client.get_cookie("parley_admin", path="/admin").value
+    other = client.application.test_client()
+    other.set_cookie("parley_session", admin_cookie)
+    assert other.get("/admin/").status_code == 302
+
+
+def test_wrong_password_is_refused_and_the_account_locks_after_five(app, client, moderator):
+    for _ in range(accounts.MAX_FAILURES):
+        assert log_in(client, password="wrong password!").status_code == 401
+    assert log_in(client).status_code == 401  # locked, even with the right password
+    with app.app_context():
+        assert db.session.scalar(sa.select(Moderator.locked_until)) is not None
+
+
+def test_unknown_account_and_wrong_password_look_the_same(client, moderator):
+    unknown = log_in(client, email="nobody@example.org").get_data(as_text=True)
+    wrong = log_in(client, password="not the password").get_data(as_text=True)
+    message = "Wrong email or password"
+    assert message in unknown and message in wrong
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_ENABLED": True, "PARLEY_LOGIN_LIMIT": "3 per minute"}]
+)
+def test_login_attempts_are_limited_per_address(client, moderator):
+    codes = [log_in(client, password="wrong password!").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_browsers_without_a_session_go_to_the_login_page_and_come_back(client, moderator):
+    response = client.get("/admin/queue?status=spam")
+    assert response.status_code == 302
+    assert "/admin/login?next=" in response.headers["Location"]
+    back = log_in(client, next_path="/admin/queue?status=spam")
+    assert back.headers["Location"] == "/admin/queue?status=spam"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/thread"])
+def test_login_redirects_only_to_admin_paths(client, moderator, target):
+    assert log_in(client, next_path=target).headers["Location"] == "/admin/"
+
+
+def test_json_callers_without_a_session_get_401(client):
+    response = client.get("/admin/queue", headers={"Accept": "application/json"})
+    assert response.status_code == 401
+
+
+def test_admin_pages_refuse_framing_and_caching(logged_in):
+    response = logged_in.get("/admin/")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_logout_needs_a_csrf_token(logged_in):
+    assert logged_in.post("/admin/logout").status_code == 400
+    page = logged_in.get("/admin/").get_data(as_text=True)
+    assert logged_in.post("/admin/logout", data={"csrf_token": form_token(page)}).status_code == 303
+    assert logged_in.get("/admin/").status_code == 302
+
+
+def test_queue_shows_pending_comments_with_email_and_why(app, logged_in, post):
+    set_moderation(app, "all")
+    post("/article", text="Please review me", email="Writer@Example.org")
+    html = logged_in.get("/admin/queue").get_data(as_text=True)
+    assert "Please review me" in html
+    assert "Writer@example.org" in html  # as given, with the domain normalised
+    assert "Why pending:" in html and "holds every new comment" in html
+
+
+def test_bulk_approve_publishes_and_counts_and_is_audited(app, logged_in, post, client):
+    set_moderation(app, "all")
+    ids = [post("/article", text=f"held {i}").json["comment"]["id"] for i in range(3)]
+    page = logged_in.get("/admin/queue").get_data(as_text=True)
+    response = logged_in.post(
+        "/admin/queue",
+        data={
+            "csrf_token": form_token(page),
+            "action": "approve",
+            "ids": [str(i) for i in ids[:2]],
+        },
+    )
+    assert response.status_code == 303
+    thread = client.get("/api/v1/comments?page=/article").json
+    assert thread["page"]["comment_count"] == 2
+    assert {c["id"] for c in thread["comments"]} == set(ids[:2])
+    with app.app_context():
+        entries = db.session.scalars(sa.select(AuditEntry)).all()
+        assert sorted(e.target for e in entries) == [f"comment {i}" for i in sorted(ids[:2])]
+        assert all(e.moderator.email == EMAIL for e in entries)
+    assert "approve" in logged_in.get("/admin/audit").get_data(as_text=True)
+
+
+def test_bulk_actions_need_a_csrf_token(app, logged_in, post):
+    set_moderation(app, "all")
+    comment_id = post("/article").json["comment"]["id"]
+    response = logged_in.post("/admin/queue", data={"action": "approve", "ids": [comment_id]})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.get(Comment, comment_id).status == "pending"
+
+
+def test_spam_and_restore_keep_review_ratings_exact(app, logged_in, client):
+    key = client.post("/api/v1/visitors").json["visitor"]
+    review = client.post(
+        "/api/v1/comments?page=/article",
+        headers={"X-Parley-Visitor": key},
+        json={"name": "R", "email": "r@example.org", "text": "ok", "rating": 4},
+    ).json["comment"]
+    token = form_token(logged_in.get("/admin/queue").get_data(as_text=True))
+    logged_in.post(
+        "/admin/queue", data={"csrf_token": token, "action": "spam", "ids": [review["id"]]}
+    )
+    assert client.get("/api/v1/ratings?page=/article").json["count"] == 0
+    assert client.get("/api/v1/comments?page=/article").json["page"]["comment_count"] == 0
+    logged_in.post(
+        "/admin/queue", data={"csrf_token": token, "action": "restore", "ids": [review["id"]]}
+    )
+    assert client.get("/api/v1/ratings?page=/article").json["count"] == 1
+    assert client.get("/api/v1/comments?page=/article").json["page"]["comment_count"] == 1
+
+
+def test_moderators_see_and_act_only_on_their_own_sites(app, client, post):
+    with app.app_context():
+        other = Site(key="other", name="Other", moderation="all", edit_window=900)
+        db.session.add(other)
+        db.session.commit()
+    make_moderator(app, "mod@example.org", {"other": "moderator"})
+    set_moderation(app, "all")
+    mine = post("/p", site="other", text="on other").json["comment"]["id"]
+    theirs = post("/p", site="default", text="on default").json["comment"]["id"]
+    log_in(client, "mod@example.org")
+    html = client.get("/admin/queue").get_data(as_text=True)
+    assert "on other" in html and "on default" not in html
+    token = form_token(html)
+    client.post(
+        "/admin/queue", data={"csrf_token": token, "action": "approve", "ids": [mine, theirs]}
+    )
+    with app.app_context():
+        assert db.session.get(Comment, mine).status == "approved"
+        assert db.session.get(Comment, theirs).status == "pending"
+
+
+def test_search_wildcards_match_literally(app, logged_in, post):
+    set_moderation(app, "all")
+    post("/a", text="100% sure")
+    post("/a", text="100 percent")
+    html = logged_in.get("/admin/queue?q=100%25").get_data(as_text=True)
+    assert "100% sure" in html and "100 percent" not in html
+    assert "Nothing here." in logged_in.get("/admin/queue?q=_").get_data(as_text=True)
+
+
+def test_email_filter_finds_comments_through_the_blind_index(app, logged_in, post):
+    set_moderation(app, "all")
+    post("/a", text="from grace", email="grace@example.org")
+    post("/a", text="from ada", email="ada@example.org")
+    html = logged_in.get("/admin/queue?email=GRACE@example.org").get_data(as_text=True)
+    assert "from grace" in html and "from ada" not in html
+
+
+def test_dashboard_shows_pending_counts_and_latest_activity(app, logged_in, post, client):
+    set_moderation(app, "all")
+    post("/a", text="waiting")
+    key = client.post("/api/v1/visitors").json["visitor"]
+    client.put("/api/v1/ratings?page=/a", json={"value": 5}, headers={"X-Parley-Visitor": key})
+    html = logged_in.get("/admin/").get_data(as_text=True)
+    assert re.search(r'data-site="default">1</strong> pending', html)
+    assert "waiting" in html and "5/5" in html
+
+
+def test_demo_login_is_a_fresh_password_each_start(app):
+    with app.app_context(), writing():
+        first = accounts.demo_login()
+        db.session.commit()
+        second = accounts.demo_login()
+        db.session.commit()
+        assert first and second and first[0] == second[0] and first[1] != second[1]
+        assert accounts.authenticate(*second) is not None
+        assert accounts.authenticate(*first) is None
