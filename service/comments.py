@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from . import privacy, ratings
+from . import notify, privacy, ratings
 from .errors import ApiError, ValidationError
 from .extensions import db
 from .models import STATUSES, Comment, Page, Site, utcnow
@@ -101,6 +101,7 @@ def post_comment(
         _count(page, +1)
     if data.rating is not None and visitor is not None:
         ratings.attach_review(page, comment, visitor, data.rating)
+    notify.comment_posted(comment)
     db.session.commit()
     return Posted(comment, token)
 

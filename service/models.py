@@ -37,6 +37,7 @@ class Site(db.Model):  # type: ignore[name-defined]
         ),
         sa.CheckConstraint("rating_scale IN (5, 10)", name="rating_scale"),
         sa.CheckConstraint("edit_window >= 0", name="edit_window"),
+        sa.CheckConstraint("link_limit >= 0", name="link_limit"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +49,9 @@ class Site(db.Model):  # type: ignore[name-defined]
     language: Mapped[str] = mapped_column(sa.String(16), default="en")
     theme: Mapped[str] = mapped_column(sa.String(16), default="auto")
     edit_window: Mapped[int] = mapped_column(default=15 * 60)
+    # Under the "links" policy a comment with more links than this waits for review.
+    link_limit: Mapped[int] = mapped_column(default=2, server_default="2")
+    notify_moderators: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
     pages: Mapped[list[Page]] = relationship(back_populates="site")
@@ -91,6 +95,7 @@ class Page(db.Model):  # type: ignore[name-defined]
     h9: Mapped[int] = mapped_column(default=0, server_default="0")
     h10: Mapped[int] = mapped_column(default=0, server_default="0")
     ratings_closed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    comments_closed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
     site: Mapped[Site] = relationship(back_populates="pages")
@@ -140,6 +145,12 @@ class Comment(db.Model):  # type: ignore[name-defined]
     notify: Mapped[bool] = mapped_column(default=False)
     # Why a comment waits for review, shown to moderators ("why is this pending").
     pending_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # Keyed hash of the visitor key the comment came with (trust, bans, shadow bans).
+    visitor: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # Posted by a moderator from the admin views: shown as such.
+    by_moderator: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A shadow-banned author's comment: their own answers say published, nobody sees it.
+    shadow: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     page: Mapped[Page] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
@@ -260,3 +271,90 @@ class AuditEntry(db.Model):  # type: ignore[name-defined]
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
     moderator: Mapped[Moderator | None] = relationship()
+
+
+BAN_KINDS = ("email", "address", "visitor")
+
+
+class Ban(db.Model):  # type: ignore[name-defined]
+    """A banned author: by email (blind index), address prefix (keyed) or visitor key (hash)."""
+
+    __tablename__ = "ban"
+    __table_args__ = (
+        sa.UniqueConstraint("site_id", "kind", "value", name="ban_site_kind_value"),
+        sa.CheckConstraint("kind IN ('email', 'address', 'visitor')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    value: Mapped[str] = mapped_column(sa.String(64))  # a keyed hash, never the plain value
+    label: Mapped[str] = mapped_column(sa.String(300), default="")  # what moderators see
+    shadow: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("moderator.id", ondelete="SET NULL")
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BlockedWord(db.Model):  # type: ignore[name-defined]
+    """A word or phrase that sends a comment to the queue."""
+
+    __tablename__ = "blocked_word"
+    __table_args__ = (sa.UniqueConstraint("site_id", "word", name="blocked_site_word"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
+    word: Mapped[str] = mapped_column(sa.String(100))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Address(db.Model):  # type: ignore[name-defined]
+    """A commenter's email address as the mailer knows it: confirmed or not, unsubscribed."""
+
+    __tablename__ = "email_address"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_index: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    email_encrypted: Mapped[str] = mapped_column(sa.Text)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # opaque link token
+    confirmed: Mapped[datetime | None] = mapped_column()
+    unsubscribed: Mapped[datetime | None] = mapped_column()
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(db.Model):  # type: ignore[name-defined]
+    """Mail or a webhook call to send after the commit, retried until it goes."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.Index("outbox_due", "sent", "send_after"),
+        sa.CheckConstraint("kind IN ('mail', 'webhook')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    recipient: Mapped[str] = mapped_column(sa.Text)  # encrypted email, or the webhook URL
+    subject: Mapped[str] = mapped_column(sa.String(300), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    html: Mapped[str] = mapped_column(sa.Text, default="")
+    headers_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    send_after: Mapped[datetime] = mapped_column(default=utcnow)
+    sent: Mapped[datetime | None] = mapped_column()
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Webhook(db.Model):  # type: ignore[name-defined]
+    """A URL told about new comments, signed with HMAC-SHA256 under its secret."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(sa.String(URL_MAX))
+    secret: Mapped[str] = mapped_column(sa.String(128))
+    active: Mapped[bool] = mapped_column(default=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)

@@ -392,3 +392,16 @@ def test_a_post_waits_for_another_writer_instead_of_failing(
         writer.close()
     assert response.status_code == 201, response.json
     assert waited >= 0.3
+
+
+def test_comment_ids_are_never_reused_after_every_migration(empty_app: Flask) -> None:
+    """Batch migrations recreate tables on SQLite; AUTOINCREMENT must survive each one."""
+    with empty_app.app_context():
+        script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+        for revision in reversed(list(script.walk_revisions())):
+            upgrade(revision=revision.revision)
+            sql = db.session.execute(
+                sa.text("SELECT sql FROM sqlite_master WHERE name = 'comment'")
+            ).scalar_one()
+            db.session.rollback()
+            assert "AUTOINCREMENT" in sql, f"revision {revision.revision} dropped AUTOINCREMENT"

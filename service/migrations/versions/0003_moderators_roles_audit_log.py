@@ -55,13 +55,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_role')),
     sa.UniqueConstraint('moderator_id', 'site_id', name='role_moderator_site')
     )
-    with op.batch_alter_table('comment', schema=None) as batch_op:
+    with op.batch_alter_table('comment', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.add_column(sa.Column('pending_reason', sa.String(length=200), nullable=True))
 
 
 
 def downgrade():
-    with op.batch_alter_table('comment', schema=None) as batch_op:
+    with op.batch_alter_table('comment', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.drop_column('pending_reason')
 
     op.drop_table('role')
