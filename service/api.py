@@ -67,6 +67,7 @@ def list_comments() -> Response:
     page = find_page(site, key)
     thread = threads.read_thread(
         page,
+        viewer=visitors.optional_visitor_hash(request.headers.get(visitors.HEADER)),
         sort=sort,
         cursor=request.args.get("cursor") or None,
         limit=limit,
@@ -81,14 +82,16 @@ def list_comments() -> Response:
 
 @bp.post("/comments")
 @spam.post_rate_limit
+@spam.page_rate_limit
 def create_comment() -> tuple[Response, int]:
     site = get_site(validation.site_key(request.args.get("site")))
     key = validation.page_key(request.args.get("page"))
     data = validation.comment_input(json_body())
+    raw_visitor = request.headers.get(visitors.HEADER)
     visitor = (
-        visitors.visitor_hash(request.headers.get(visitors.HEADER))
+        visitors.visitor_hash(raw_visitor)
         if data.rating is not None
-        else None
+        else visitors.optional_visitor_hash(raw_visitor)
     )
     spam.check_form(data.form_token, data.hp)
     posted = comments.post_comment(
@@ -99,12 +102,14 @@ def create_comment() -> tuple[Response, int]:
         service_origin=service_origin(),
         visitor=visitor,
     )
+    comment = posted.comment
     body = {
-        "comment": threads.public_comment(threads.single(posted.comment)),
-        "status": posted.comment.status,
+        "comment": threads.public_comment(threads.single(comment)),
+        # A shadow-banned author is told what everyone else is told.
+        "status": "approved" if comment.shadow else comment.status,
         "edit_token": posted.edit_token,
     }
-    return _no_store(jsonify(body)), 201
+    return _no_store(jsonify(body)), 200 if posted.duplicate else 201
 
 
 def comment_id_in_range(comment_id: int) -> int:

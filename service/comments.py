@@ -7,14 +7,13 @@ request. Counters on the page change in the same transaction as the comment.
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
-from . import notify, privacy, ratings
+from . import notify, policy, privacy, ratings
 from .errors import ApiError, ValidationError
 from .extensions import db
 from .models import STATUSES, Comment, Page, Site, utcnow
@@ -31,14 +30,7 @@ class Posted:
 
     comment: Comment
     edit_token: str
-
-
-def _status_for(site: Site) -> str:
-    return "pending" if site.moderation == "all" else "approved"
-
-
-def _reason_for(site: Site) -> str | None:
-    return "The site holds every new comment for review." if site.moderation == "all" else None
+    duplicate: bool = False
 
 
 def _resolve_parent(page: Page, parent_id: int | None) -> Comment | None:
@@ -73,8 +65,15 @@ def post_comment(
     page = get_or_create_page(
         site, page_key, title=data.title, url=data.url, service_origin=service_origin
     )
+    email_index = privacy.email_index(data.email)
     parent = _resolve_parent(page, data.parent)
-    token = secrets.token_urlsafe(32)
+    first = _duplicate_of(page, parent, email_index, data.text, address)
+    if first is not None:
+        return Posted(first, _edit_token(first), duplicate=True)
+    html = render_comment(data.text)
+    decision = policy.decide(
+        site, page, html, data.text, email_index=email_index, address=address, visitor=visitor
+    )
     comment = Comment(
         page_id=page.id,
         parent_id=parent.id if parent else None,
@@ -82,28 +81,63 @@ def post_comment(
         depth=parent.depth + 1 if parent else 0,
         author=data.name,
         email_encrypted=privacy.encrypt_email(data.email),
-        email_index=privacy.email_index(data.email),
+        email_index=email_index,
         avatar=privacy.avatar_id(data.email),
         website=data.website,
         text=data.text,
-        html=render_comment(data.text),
-        status=_status_for(site),
-        pending_reason=_reason_for(site),
+        html=html,
+        status=decision.status,
+        pending_reason=decision.reason,
+        shadow=decision.shadow,
+        visitor=visitor,
         remote_addr=address,
-        edit_token_hash=privacy.keyed_hash(_EDIT_PURPOSE, token),
         notify=data.notify,
     )
     db.session.add(comment)
     db.session.flush()  # the row's own key: never "the latest row"
     if comment.root_id is None:
         comment.root_id = comment.id
+    token = _edit_token(comment)
+    comment.edit_token_hash = privacy.keyed_hash(_EDIT_PURPOSE, token)
     if comment.status == "approved":
         _count(page, +1)
     if data.rating is not None and visitor is not None:
         ratings.attach_review(page, comment, visitor, data.rating)
-    notify.comment_posted(comment)
+    if not comment.shadow:
+        notify.comment_posted(comment)
     db.session.commit()
     return Posted(comment, token)
+
+
+def _edit_token(comment: Comment) -> str:
+    """The comment's edit token: unguessable without the data key, derivable by the service.
+
+    Derivable so that a retried post (a double click, a lost answer) can give
+    the author the same token for the same comment.
+    """
+    stamp = comment.created.isoformat()
+    return privacy.keyed_hash("edit-token-issue", f"{comment.id}:{stamp}")[:43]
+
+
+def _duplicate_of(
+    page: Page, parent: Comment | None, email_index: str, text: str, address: str
+) -> Comment | None:
+    """The same author's same text on the same page, just posted: a retry, not a new comment."""
+    since = utcnow() - timedelta(seconds=current_app.config["PARLEY_DUPLICATE_WINDOW"])
+    return db.session.scalar(
+        sa.select(Comment)
+        .where(
+            Comment.page_id == page.id,
+            Comment.email_index == email_index,
+            Comment.parent_id == (parent.id if parent else None),
+            Comment.remote_addr == address,
+            Comment.created >= since,
+            Comment.status != "deleted",
+            Comment.text == text,
+        )
+        .order_by(Comment.id)
+        .limit(1)
+    )
 
 
 def _count(page: Page, delta: int) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-MODERATION_POLICIES = ("none", "all")
+MODERATION_POLICIES = ("none", "all", "first-time", "links")
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "PARLEY_POST_LIMIT": "5 per minute;40 per hour;200 per day",
     "PARLEY_VISITOR_LIMIT": "10 per minute;60 per hour;300 per day",
     "PARLEY_LOGIN_LIMIT": "10 per minute;50 per hour",
+    "PARLEY_PAGE_POST_LIMIT": "30 per minute;300 per hour",
+    "PARLEY_MAX_LINKS": 10,
+    "PARLEY_DUPLICATE_WINDOW": 10 * 60,
     "PARLEY_ADMIN_EMAIL": None,
     "PARLEY_ADMIN_PASSWORD": None,
     "PERMANENT_SESSION_LIFETIME": 12 * 60 * 60,

@@ -8,9 +8,10 @@ message so a person knows to reload. Direct API clients may omit both fields.
 
 from __future__ import annotations
 
+import hashlib
 import time
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .errors import ApiError, ValidationError
@@ -80,4 +81,20 @@ def _stored(response: Response) -> bool:
 # posts that were stored spend it, so fixing a typo in a refused form is free.
 post_rate_limit = limiter.shared_limit(
     _post_limit, scope="comment-post", methods=["POST"], deduct_when=_stored
+)
+
+
+def _page_limit() -> str:
+    return str(current_app.config["PARLEY_PAGE_POST_LIMIT"])
+
+
+def _page_bucket() -> str:
+    # One budget per page, whoever posts: a flood from many addresses still stops.
+    site = request.args.get("site") or "default"
+    page = request.args.get("page") or ""
+    return "page:" + hashlib.sha256(f"{site}\n{page}".encode()).hexdigest()[:32]
+
+
+page_rate_limit = limiter.shared_limit(
+    _page_limit, scope="page-post", key_func=_page_bucket, methods=["POST"], deduct_when=_stored
 )

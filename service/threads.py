@@ -108,6 +108,7 @@ def read_thread(
     cursor: str | None = None,
     limit: int = 20,
     parent_id: int | None = None,
+    viewer: str | None = None,
 ) -> Thread:
     """A page of top-level comments (or of one comment's replies), replies nested."""
     if cursor:
@@ -116,13 +117,13 @@ def read_thread(
         return Thread([], None)
     query = sa.select(Comment).where(
         Comment.page_id == page.id,
-        Comment.status.in_(VISIBLE),
+        _visible_to(viewer),
         Comment.parent_id.is_(None) if parent_id is None else Comment.parent_id == parent_id,
     )
     rows = list(db.session.scalars(_ordered(query, sort, cursor).limit(limit + 1)))
     next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     nodes = [Node(c) for c in rows[:limit]]
-    _attach_replies(page, nodes)
+    _attach_replies(page, nodes, viewer)
     nodes = [n for n in nodes if _shown(n)]
     attach_ratings(nodes)
     return Thread(nodes, next_cursor)
@@ -156,7 +157,15 @@ def attach_ratings(nodes: list[Node]) -> None:
             by_id[comment_id].rating = value
 
 
-def _attach_replies(page: Page, nodes: list[Node]) -> None:
+def _visible_to(viewer: str | None) -> sa.ColumnElement[bool]:
+    """Published comments, and a shadow-banned viewer's own, which only they see."""
+    visible = Comment.status.in_(VISIBLE)
+    if viewer is None:
+        return visible
+    return sa.or_(visible, sa.and_(Comment.shadow.is_(True), Comment.visitor == viewer))
+
+
+def _attach_replies(page: Page, nodes: list[Node], viewer: str | None = None) -> None:
     if not nodes:
         return
     cap = current_app.config["PARLEY_REPLIES_PER_PARENT"]
@@ -173,7 +182,7 @@ def _attach_replies(page: Page, nodes: list[Node]) -> None:
             Comment.page_id == page.id,
             Comment.root_id.in_(roots),
             Comment.depth > min_depth,
-            Comment.status.in_(VISIBLE),
+            _visible_to(viewer),
         )
         .subquery()
     )

@@ -155,6 +155,7 @@ def thread_rate() -> BaseResponse:
 
 @bp.route("/thread", methods=["GET", "POST"])
 @spam.post_rate_limit
+@spam.page_rate_limit
 def thread_page() -> BaseResponse:
     """The standalone page: the thread and a plain form, post/redirect/get."""
     site, key = _site_and_page()

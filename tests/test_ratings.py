@@ -334,7 +334,7 @@ def test_liking_needs_a_visitor_and_a_published_comment(app, client, post, visit
         == 404
     )
     set_site(app, moderation="all")
-    pending = post(PAGE).json["comment"]
+    pending = post(PAGE, text="Held for review").json["comment"]
     assert (
         client.put(
             f"/api/v1/comments/{pending['id']}/like", headers={"X-Parley-Visitor": visitor()}
