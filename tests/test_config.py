@@ -45,15 +45,17 @@ def test_development_generates_private_keys_once_into_the_instance_folder(tmp_pa
 
 
 def test_variables_are_read_as_strings_and_converted_on_purpose():
-    config = from_environment({
-        "PARLEY_SECRET_KEY": "1234567890",
-        "PARLEY_PORT": "8123",
-        "PARLEY_TRUSTED_PROXIES": "2",
-        "PARLEY_RATELIMIT_ENABLED": "false",
-        "PARLEY_MODERATION": "all",
-        "PARLEY_ALLOWED_ORIGINS": "https://a.example, https://b.example/",
-        "PARLEY_DATABASE_URL": "postgresql+psycopg://u@localhost/parley",
-    })
+    config = from_environment(
+        {
+            "PARLEY_SECRET_KEY": "1234567890",
+            "PARLEY_PORT": "8123",
+            "PARLEY_TRUSTED_PROXIES": "2",
+            "PARLEY_RATELIMIT_ENABLED": "false",
+            "PARLEY_MODERATION": "all",
+            "PARLEY_ALLOWED_ORIGINS": "https://a.example, https://b.example/",
+            "PARLEY_DATABASE_URL": "postgresql+psycopg://u@localhost/parley",
+        }
+    )
     assert config["SECRET_KEY"] == "1234567890"
     assert config["PARLEY_PORT"] == 8123
     assert config["PARLEY_TRUSTED_PROXIES"] == 2
