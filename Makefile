@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test test-quick lint bench clean
+.PHONY: run test test-quick lint bench clean embed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,8 @@ run: $(STAMP)
 	$(BIN)/flask --app service serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check service tests bench wsgi.py
+	$(BIN)/ruff format --check service tests bench wsgi.py
 	$(BIN)/mypy
 
 test: lint
@@ -29,3 +29,11 @@ test-quick: lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Rebuild the minified loader after changing service/static/embed.js (needs npm).
+# The preamble records the source's hash; a test checks the two are in step.
+embed:
+	npm install --silent --prefix /tmp/parley-terser terser
+	{ echo "/*! Parley embed.min.js from embed.js sha256:$$(sha256sum service/static/embed.js | cut -c1-64) */"; \
+	  /tmp/parley-terser/node_modules/.bin/terser service/static/embed.js -c passes=3 -m --ecma 2017; \
+	} > service/static/embed.min.js.tmp && mv service/static/embed.min.js.tmp service/static/embed.min.js

@@ -50,10 +50,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import admin, api, api_votes, assets, widgets
+    from . import admin, admin_views, api, api_votes, assets, notify_views, widgets
     from .sessions import ScopedSessionInterface
 
-    del api_votes  # its routes live on api.bp
+    del api_votes, admin_views  # their routes live on api.bp and admin.bp
     assets.register(app)
     app.session_interface = ScopedSessionInterface()
 
@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(widgets.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(notify_views.bp)
     errors.register(app)
     cli.register(app)
     _first_owner(app)

@@ -59,7 +59,8 @@ def asset_url(name: str) -> str:
 
 
 def _loader() -> Asset:
-    source = versioned("embed.js").body.decode()
+    # The minified build (``make embed``) of the readable embed.js.
+    source = versioned("embed.min.js").body.decode()
     key = f"embed:{request.host_url}"
     if key not in _cache:
         _cache[key] = _asset(
@@ -94,7 +95,7 @@ def embed_js() -> Response:
 @bp.get("/assets/<version>/<name>")
 def asset(version: str, name: str) -> Response:
     """A versioned asset; an old version's URL answers 404 rather than new content."""
-    if name not in (*VERSIONED, "embed.js"):
+    if name not in VERSIONED:
         abort(404)
     found = versioned(name)
     if version != found.etag:

@@ -66,7 +66,13 @@ def serve_command(host: str, port: int | None) -> None:
     if login:
         click.echo(f"  Admin:      {base}/admin/  {login[0]} / {login[1]}  (new on every start)")
     click.echo("")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    from .outbox import start_worker
+
+    worker = start_worker(app)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        worker.stop()
 
 
 @click.command("create-admin")
@@ -101,6 +107,14 @@ def create_admin_command(email: str, sites: tuple[str, ...], role: str, password
 def register(app: Flask) -> None:
     """Add the commands to the app's CLI."""
     from .cli_manage import COMMANDS
+    from .cli_notify import COMMANDS as NOTIFY_COMMANDS
 
-    for command in (keys_command, init_command, serve_command, create_admin_command, *COMMANDS):
+    for command in (
+        keys_command,
+        init_command,
+        serve_command,
+        create_admin_command,
+        *COMMANDS,
+        *NOTIFY_COMMANDS,
+    ):
         app.cli.add_command(command)

@@ -208,6 +208,8 @@ def set_status(comment: Comment, status: str) -> None:
     elif status == "approved":
         _count(comment.page, +1)
     ratings.sync_review(comment)
+    if status == "approved":
+        notify.comment_published(comment)
 
 
 def delete_comment(comment_id: int, token: str | None) -> None:

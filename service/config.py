@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 MODERATION_POLICIES = ("none", "all", "first-time", "links")
@@ -40,6 +41,22 @@ DEFAULTS: dict[str, Any] = {
     "PARLEY_DUPLICATE_WINDOW": 10 * 60,
     "PARLEY_ADMIN_EMAIL": None,
     "PARLEY_ADMIN_PASSWORD": None,
+    "PARLEY_PUBLIC_URL": None,
+    "PARLEY_SMTP_HOST": None,
+    "PARLEY_SMTP_PORT": None,  # None: 25, 587 or 465 by PARLEY_SMTP_SECURITY
+    "PARLEY_SMTP_USER": None,
+    "PARLEY_SMTP_PASSWORD": None,
+    "PARLEY_SMTP_FROM": None,  # None: parley@<host of PARLEY_PUBLIC_URL>
+    "PARLEY_SMTP_SECURITY": "starttls",
+    "PARLEY_SMTP_TIMEOUT": 10,
+    "PARLEY_WEBHOOK_ALLOW_PRIVATE": False,
+    "PARLEY_WEBHOOK_TIMEOUT": 10,
+    "PARLEY_OUTBOX_MAX_ATTEMPTS": 8,
+    "PARLEY_OUTBOX_RETRY_SECONDS": 60,
+    "PARLEY_OUTBOX_INTERVAL": 5,
+    "PARLEY_OUTBOX_KEEP_DAYS": 7,
+    "PARLEY_MAIL_LINK_MAX_AGE": 3 * 24 * 60 * 60,
+    "PARLEY_CONFIRM_INTERVAL": 24 * 60 * 60,
     "PERMANENT_SESSION_LIFETIME": 12 * 60 * 60,
     # Flask and extensions
     "MAX_CONTENT_LENGTH": 128 * 1024,
@@ -76,6 +93,53 @@ def _int(name: str, value: str, low: int, high: int) -> int:
 
 def _origins(value: str) -> list[str]:
     return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+
+
+SMTP_SECURITY = ("none", "starttls", "ssl")
+
+
+def _public_url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(
+            f"PARLEY_PUBLIC_URL must be an http(s) URL such as "
+            f"https://comments.example.org, not {value!r}"
+        )
+    return url
+
+
+def _notifications(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The mail and webhook variables (docs/notifications.md)."""
+    out: dict[str, Any] = {}
+    for name in ("PARLEY_SMTP_HOST", "PARLEY_SMTP_USER", "PARLEY_SMTP_FROM"):
+        if environ.get(name, "").strip():
+            out[name] = environ[name].strip()
+    if environ.get("PARLEY_SMTP_PASSWORD"):
+        out["PARLEY_SMTP_PASSWORD"] = environ["PARLEY_SMTP_PASSWORD"]  # as given
+    if environ.get("PARLEY_SMTP_PORT", "").strip():
+        out["PARLEY_SMTP_PORT"] = _int("PARLEY_SMTP_PORT", environ["PARLEY_SMTP_PORT"], 1, 65535)
+    if environ.get("PARLEY_SMTP_SECURITY", "").strip():
+        security = environ["PARLEY_SMTP_SECURITY"].strip().lower()
+        if security not in SMTP_SECURITY:
+            raise ConfigError(
+                f"PARLEY_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, "
+                f"not {security!r}"
+            )
+        out["PARLEY_SMTP_SECURITY"] = security
+    if environ.get("PARLEY_PUBLIC_URL", "").strip():
+        out["PARLEY_PUBLIC_URL"] = _public_url(environ["PARLEY_PUBLIC_URL"])
+    if "PARLEY_WEBHOOK_ALLOW_PRIVATE" in environ:
+        out["PARLEY_WEBHOOK_ALLOW_PRIVATE"] = _flag(
+            "PARLEY_WEBHOOK_ALLOW_PRIVATE", environ["PARLEY_WEBHOOK_ALLOW_PRIVATE"]
+        )
+    return out
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -122,6 +186,7 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             out[name] = environ[name]
     if "PARLEY_REDIS_URL" in environ and environ["PARLEY_REDIS_URL"].strip():
         out["RATELIMIT_STORAGE_URI"] = environ["PARLEY_REDIS_URL"].strip()
+    out.update(_notifications(environ))
     return out
 
 
@@ -162,6 +227,13 @@ def ensure_keys(config: dict[str, Any], instance_path: Path) -> None:
                 + ". Generate them with `flask --app service keys` and set them in the "
                 "environment."
             )
+        if config.get("PARLEY_SMTP_HOST") and not config.get("PARLEY_PUBLIC_URL"):
+            raise ConfigError(
+                "PARLEY_SMTP_HOST is set but PARLEY_PUBLIC_URL is not: links in mail "
+                "need the service's public address (e.g. https://comments.example.org)."
+            )
+        if config.get("PARLEY_WEBHOOK_ALLOW_PRIVATE"):
+            raise ConfigError("PARLEY_WEBHOOK_ALLOW_PRIVATE is for tests and development only.")
         return
     instance_path.mkdir(parents=True, exist_ok=True)
     if not config.get("SECRET_KEY"):

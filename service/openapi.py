@@ -4,7 +4,9 @@ Limits come from the constants the validators use, so a request the document cal
 is accepted. Where the service is more forgiving than JSON Schema can say (it trims
 whitespace before counting, and accepts any visible Unicode character where a pattern
 lists a common subset), the schema gives the strict form and the description says what
-else is tolerated. Patterns are ECMA-262 regular expressions that read the same in Python.
+else is tolerated; where it is stricter (a vote written `3.0`, which JSON Schema counts as
+an integer), the description says what is refused. Patterns are ECMA-262 regular
+expressions that read the same in Python.
 
 The document is built once; ``openapi_document`` hands out a deep copy.
 """
@@ -18,6 +20,7 @@ from typing import Any
 from .config import DEFAULTS
 from .models import (
     EMAIL_MAX,
+    LABEL_MAX,
     NAME_MAX,
     PAGE_KEY_MAX,
     SITE_KEY_MAX,
@@ -26,8 +29,11 @@ from .models import (
     URL_MAX,
     WEBSITE_MAX,
 )
+from .ratings import EDITORIAL_SCALES
 from .threads import SORTS
 from .validation import MAX_ID
+from .visitors import HEADER as VISITOR
+from .visitors import KEY_MAX
 
 Json = dict[str, Any]
 
@@ -50,43 +56,56 @@ WEBSITE = (
 )
 ID: Json = {"minimum": 1, "maximum": MAX_ID}
 
-# Error answers: status -> (component name, summary, the codes it carries).
-ERRORS: dict[str, tuple[str, str, str]] = {
-    "400": (
-        "BadRequest",
-        "Malformed request",
-        "`invalid_query` (a query parameter is missing or invalid; `fields` names it), "
-        "`malformed_json` (the body is not a JSON object, or has duplicate keys, NaN or Infinity)",
-    ),
-    "403": (
-        "Forbidden",
-        "Not allowed",
-        "`bad_form_token` (the widget's form token is not genuine), `form_expired` (reload the "
-        "form and send the text again), `bad_edit_token` (missing, or not this comment's), "
-        "`edit_window_closed` (the author's edit window is over)",
-    ),
-    "404": ("NotFound", "Not found", "`site_not_found`, `not_found` (no such comment, or deleted)"),
-    "413": (
-        "TooLarge",
-        "Body too large",
-        f"`too_large` (over {DEFAULTS['MAX_CONTENT_LENGTH'] // 1024} KiB)",
-    ),
-    "415": ("UnsupportedMediaType", "Body is not JSON", "`unsupported_media_type`"),
-    "422": (
-        "InvalidFields",
-        "Invalid fields",
-        "`validation_failed` (`fields` has a message per invalid or unknown field), `too_fast` "
-        "(the widget form came back within seconds of being shown)",
-    ),
-    "429": ("RateLimited", "Too many requests", "`rate_limited` (wait `Retry-After` seconds)"),
-    "503": (
-        "Unavailable",
-        "Storage busy or down",
-        "`storage_unavailable` (nothing was saved; retry after `Retry-After` seconds)",
-    ),
+# The scales a site rates on (the `site` table's check constraint).
+SCALES = (5, 10)
+# Votes and ratings: the service refuses `3.0`, which JSON Schema counts as an integer.
+WHOLE = "A whole number written as one (`3`, not `3.0`)"
+SCALE = "the site's scale (" + " or ".join(map(str, SCALES)) + ")"
+# A visitor key as the service issues it: a signed random id in URL-safe base64.
+VISITOR_KEY = "[A-Za-z0-9_.-]"
+
+# Error codes and what each means, for the descriptions of the error answers.
+CODES: dict[str, str] = {
+    "invalid_query": "a query parameter is missing or invalid; `fields` names it",
+    "malformed_json": "the body is not a JSON object, or has duplicate keys, NaN or Infinity",
+    "visitor_required": f"no `{VISITOR}` header: get a key from `POST /api/v1/visitors`",
+    "origin_not_allowed": "a browser sent an `Origin` that is not one of the site's allowed "
+    "origins or the service's own",
+    "cross_site": "a browser marked the request cross-site (`Sec-Fetch-Site`) and sent no `Origin`",
+    "bad_form_token": "the widget's form token is not genuine",
+    "form_expired": "reload the form and send the text again",
+    "bad_edit_token": "missing, or not this comment's",
+    "edit_window_closed": "the author's edit window is over",
+    "bad_visitor": f"the `{VISITOR}` key is not one this service issued: get a new one",
+    "ratings_closed": "the page takes no more votes",
+    "comments_closed": "the page takes no more comments",
+    "banned": "the site refuses this author",
+    "site_not_found": "",
+    "not_found": "no such comment, or deleted",
+    "too_large": f"over {DEFAULTS['MAX_CONTENT_LENGTH'] // 1024} KiB",
+    "unsupported_media_type": "",
+    "validation_failed": "`fields` has a message per invalid or unknown field",
+    "too_fast": "the widget form came back within seconds of being shown",
+    "rate_limited": "wait `Retry-After` seconds",
+    "storage_unavailable": "nothing was saved; retry after `Retry-After` seconds",
+}
+# What a browser's write can be refused for, besides its own reasons.
+ORIGIN = ("origin_not_allowed", "cross_site")
+# Error answers: status -> (component name, summary, the codes it usually carries).
+# An operation whose codes differ gives its own (see ``operation``).
+ERRORS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "400": ("BadRequest", "Malformed request", ("invalid_query", "malformed_json")),
+    "403": ("Forbidden", "Not allowed", ORIGIN),
+    "404": ("NotFound", "Not found", ("site_not_found", "not_found")),
+    "413": ("TooLarge", "Body too large", ("too_large",)),
+    "415": ("UnsupportedMediaType", "Body is not JSON", ("unsupported_media_type",)),
+    "422": ("InvalidFields", "Invalid fields", ("validation_failed", "too_fast")),
+    "429": ("RateLimited", "Too many requests", ("rate_limited",)),
+    "503": ("Unavailable", "Storage busy or down", ("storage_unavailable",)),
 }
 READ_ERRORS = ("400", "404", "503")
 BODY_ERRORS = ("400", "404", "413", "415", "422", "503")
+WITH_VISITOR = ("invalid_query", "malformed_json", "visitor_required")
 
 
 def ref(kind: str, name: str) -> Json:
@@ -149,6 +168,16 @@ def content(schema: str | Json) -> Json:
     }
 
 
+def failure(status: str, codes: tuple[str, ...]) -> Json:
+    """An error answer carrying these codes; Retry-After where the client should wait."""
+    summary = ERRORS[status][1]
+    listed = ", ".join(f"`{c}` ({CODES[c]})" if CODES[c] else f"`{c}`" for c in codes)
+    response: Json = {"description": f"{summary}. Codes: {listed}.", "content": content("Error")}
+    if status in ("429", "503"):
+        response["headers"] = {"Retry-After": ref("headers", "RetryAfter")}
+    return response
+
+
 def answer(description: str, schema: str | Json | None = None, status: str = "200") -> Json:
     response: Json = {"description": description}
     if schema is not None:
@@ -166,14 +195,24 @@ def operation(
     errors: tuple[str, ...] = (),
     parameters: list[Json] | None = None,
     body: str | None = None,
+    codes: dict[str, tuple[str, ...]] | None = None,
 ) -> Json:
-    """One operation; ``errors`` lists the error statuses it can answer with."""
+    """One operation; ``errors`` lists the error statuses it can answer with.
+
+    ``codes`` gives, for some of those statuses, the codes this operation answers with
+    instead of the shared answer's.
+    """
+    codes = codes or {}
+    assert set(codes) <= set(errors), (op_id, codes)
     op: Json = {"operationId": op_id, "tags": [tag], "summary": summary, "description": description}
     if parameters:
         op["parameters"] = parameters
     if body is not None:
         op["requestBody"] = {"required": True, "content": content(body)}
-    op["responses"] = responses | {s: ref("responses", ERRORS[s][0]) for s in sorted(errors)}
+    op["responses"] = responses | {
+        s: failure(s, codes[s]) if s in codes else ref("responses", ERRORS[s][0])
+        for s in sorted(errors)
+    }
     return op
 
 
@@ -200,7 +239,7 @@ def _comment_schemas() -> Json:
                 "integer",
                 "The author's rating of the page when the comment is a review.",
                 minimum=1,
-                maximum=10,
+                maximum=max(SCALES),
             ),
             "deleted": of(
                 "boolean", "A deleted comment stays, emptied, only while replies hang from it."
@@ -254,6 +293,15 @@ def _comment_schemas() -> Json:
             f"{DEFAULTS['PARLEY_MAX_DEPTH']} levels attach at the deepest level.",
             **ID,
         ),
+        "rating": maybe(
+            "integer",
+            "Makes the comment a review: its rating of the page becomes the visitor's one "
+            "rating there (replacing an earlier vote), counted while the comment is published. "
+            f"Needs the `{VISITOR}` header (400 `visitor_required` without it). {WHOLE} from 1 "
+            f"to {SCALE}, else 422; 403 `ratings_closed` where the page takes no votes.",
+            minimum=1,
+            maximum=max(SCALES),
+        ),
         "notify": maybe("boolean", "Email the author about replies (default false)."),
         "title": maybe(
             "string",
@@ -285,12 +333,30 @@ def _comment_schemas() -> Json:
                 "edit_token": of(
                     "string",
                     "Lets the author edit or delete the comment (header "
-                    "`X-Parley-Edit-Token`); given only once.",
+                    "`X-Parley-Edit-Token`); given only in this answer (and again to a "
+                    "retry of the same post).",
                     minLength=32,
                 ),
             }
         ),
-        "CommentEdit": obj({"text": comment_text}),
+        "CommentEdit": obj(
+            {
+                "text": comment_text,
+                "rating": of(
+                    "integer",
+                    f"The review's new rating: {WHOLE.lower()} from 1 to {SCALE}; else "
+                    "422 (null too). Given to a comment that is not yet a review, it makes "
+                    "it one "
+                    f"for the visitor whose key comes in `{VISITOR}` (400 `visitor_required` "
+                    "without it).",
+                    minimum=1,
+                    maximum=max(SCALES),
+                ),
+            },
+            required=[],
+            description="New text, a new rating, or both: at least one.",
+        )
+        | {"minProperties": 1},
         "Edited": obj({"comment": ref("schemas", "Comment")}),
     }
 
@@ -303,7 +369,7 @@ def _other_schemas() -> Json:
             "comments": of("integer", "Published comments on the page.", minimum=0),
             "rating_count": of("integer", "Visitors who rated the page.", minimum=0),
             "rating_average": maybe(
-                "number", "Their average rating, or null.", minimum=1, maximum=10
+                "number", "Their average rating, or null.", minimum=1, maximum=max(SCALES)
             ),
         }
     )
@@ -364,6 +430,125 @@ def _other_schemas() -> Json:
     }
 
 
+def _rating_schemas() -> Json:
+    top = max(SCALES)
+    vote = of(
+        "integer",
+        f"{WHOLE} from 1 to {SCALE}; anything else is 422 and nothing is stored.",
+        minimum=1,
+    )
+    editorial_item = obj(
+        {
+            "label": of("string", "Where the score comes from, e.g. `IMDB`.", maxLength=LABEL_MAX),
+            "score": of("number", "On its own scale, one decimal.", minimum=0, maximum=100),
+            "scale": of("integer", enum=list(EDITORIAL_SCALES)),
+            "url": maybe("string", "Where the score is published.", maxLength=URL_MAX),
+        }
+    )
+    summary = obj(
+        {
+            "scale": of("integer", "The site's scale: votes go from 1 to it.", enum=list(SCALES)),
+            "count": of("integer", "Votes counted (published reviews included).", minimum=0),
+            "average": maybe(
+                "number", "Their average, one decimal; null without votes.", minimum=1, maximum=top
+            ),
+            "histogram": of(
+                "object",
+                'Votes per value: one entry for each value from `"1"` to the scale.',
+                propertyNames={"pattern": "^(?:[1-9]|10)$"},
+                additionalProperties=of("integer", minimum=0),
+                minProperties=min(SCALES),
+                maxProperties=top,
+            ),
+            "yours": maybe(
+                "integer",
+                f"The vote of the visitor whose key came in `{VISITOR}`; null without a key "
+                "or a vote.",
+                minimum=1,
+                maximum=top,
+            ),
+            "editorial": obj(
+                {
+                    "items": of("array", items=editorial_item),
+                    "average": maybe(
+                        "number",
+                        "Their average normalised to the site's scale, one decimal; null "
+                        "without scores.",
+                        minimum=0,
+                        maximum=top,
+                    ),
+                },
+                description="The owner's own scores: shown beside the visitors' rating, never "
+                "mixed into it.",
+            ),
+            "closed": of("boolean", "The page takes no more votes (PUT is 403)."),
+        },
+        description="A page's rating: what visitors voted, and what the owner scored.",
+    )
+    # Values run from 1 to the scale: the histogram has exactly those keys.
+    summary["allOf"] = [
+        {
+            "if": {"properties": {"scale": {"const": scale}}},
+            "then": {
+                "properties": {
+                    "histogram": {"required": [str(v) for v in range(1, scale + 1)]}
+                    | {"maxProperties": scale},
+                    "average": {"maximum": scale},
+                    "yours": {"maximum": scale},
+                    "editorial": {"properties": {"average": {"maximum": scale}}},
+                }
+            },
+        }
+        for scale in SCALES
+    ]
+    return {
+        "Visitor": obj(
+            {
+                "visitor": of(
+                    "string",
+                    f"The key: keep it and send it in the `{VISITOR}` header.",
+                    minLength=1,
+                    maxLength=KEY_MAX,
+                    pattern=f"^{VISITOR_KEY}+$",
+                )
+            }
+        ),
+        "RatingSummary": summary,
+        "Vote": obj({"value": vote | {"maximum": top}}),
+        "LikeState": obj(
+            {
+                "likes": of("integer", "The comment's likes now.", minimum=0),
+                "liked": of("boolean", "Whether this visitor likes it now."),
+            }
+        ),
+        "Likes": obj(
+            {
+                "liked": of(
+                    "array",
+                    "Ids of the comments on the page this visitor likes, ascending.",
+                    items=of("integer", **ID),
+                )
+            }
+        ),
+    }
+
+
+def visitor(required: bool, rules: str) -> Json:
+    """The visitor key header, required or optional."""
+    return {
+        "name": VISITOR,
+        "in": "header",
+        "required": required,
+        "description": f"A visitor key from `POST /api/v1/visitors` ({rules}).",
+        "schema": of(
+            "string",
+            "Opaque: letters, digits, `-`, `_` and `.`.",
+            maxLength=KEY_MAX,
+            pattern=f"^{VISITOR_KEY}{'+' if required else '*'}$",
+        ),
+    }
+
+
 def _parameters() -> Json:
     empty = " An empty value counts as omitted."
     return {
@@ -413,14 +598,30 @@ def _parameters() -> Json:
             "description": "The comment's `edit_token` (missing or wrong: 403).",
             "schema": of("string", minLength=1),
         },
+        "Visitor": visitor(
+            True,
+            "missing: 400 `visitor_required`; not a key this service issued: 403 `bad_visitor`",
+        ),
+        "MaybeVisitor": visitor(
+            False,
+            "an empty value counts as omitted; a key this service did not issue: 403 `bad_visitor`",
+        ),
+        "VisitorSite": query(
+            "site",
+            of("string", default="default"),
+            "The site whose allowed origins a browser's request is checked against (default "
+            "`default`). A key is not tied to a site, and the value is not otherwise checked.",
+        ),
     }
 
 
 def _paths() -> Json:
     site, page = ref("parameters", "Site"), ref("parameters", "Page")
     thread = [site, page, *(ref("parameters", n) for n in ("Sort", "Cursor", "Limit", "Parent"))]
+    key, maybe_key = ref("parameters", "Visitor"), ref("parameters", "MaybeVisitor")
     one = [ref("parameters", "CommentId"), ref("parameters", "EditToken")]
     window = DEFAULTS["PARLEY_EDIT_WINDOW"] // 60
+    personal = f"Personal: never cached (`Cache-Control: no-store`, `Vary: {VISITOR}`)."
     comments = {
         "get": operation(
             "listComments",
@@ -434,35 +635,137 @@ def _paths() -> Json:
         ),
         "post": operation(
             "postComment",
-            "Post a comment or a reply",
+            "Post a comment, a reply or a review",
             "Creates the page with its first comment. The answer holds the edit "
-            "token, once. Posts are rate-limited per client address.",
-            answer("Stored.", "Posted", "201"),
-            parameters=[site, page],
+            "token: nothing else shows it. Posts are rate-limited per client address. A review "
+            f"(`rating` given) needs the `{VISITOR}` header.",
+            answer("Stored.", "Posted", "201")
+            | answer(
+                "A retry: the same author sent the same text to the same page within "
+                f"{DEFAULTS['PARLEY_DUPLICATE_WINDOW'] // 60} minutes. Nothing new is stored; "
+                "the answer is the comment stored first, with its edit token.",
+                "Posted",
+            ),
+            parameters=[site, page, maybe_key],
             body="NewComment",
             errors=(*BODY_ERRORS, "403", "429"),
+            codes={
+                "400": WITH_VISITOR,
+                "403": (
+                    *ORIGIN,
+                    "bad_form_token",
+                    "form_expired",
+                    "bad_visitor",
+                    "ratings_closed",
+                    "comments_closed",
+                    "banned",
+                ),
+            },
         ),
     }
     comment = {
         "patch": operation(
             "editComment",
-            "Edit a comment's text",
+            "Edit a comment's text or its review's rating",
             f"By its author, with the edit token, within the site's edit window "
             f"({window} minutes by default).",
             answer("Edited.", "Edited"),
-            parameters=one,
+            parameters=[*one, maybe_key],
             body="CommentEdit",
             errors=(*BODY_ERRORS, "403"),
+            codes={
+                "400": ("malformed_json", "visitor_required"),
+                "403": (
+                    *ORIGIN,
+                    "bad_edit_token",
+                    "edit_window_closed",
+                    "bad_visitor",
+                    "ratings_closed",
+                ),
+                "404": ("not_found",),
+            },
         ),
         "delete": operation(
             "deleteComment",
             "Delete a comment",
             "By its author, with the edit token, within the edit window. Name, "
             "email and text are removed, not hidden; an empty placeholder "
-            "stays only while replies hang from it.",
+            "stays only while replies hang from it. A review's rating goes with it.",
             {"204": {"description": "Deleted."}},
             parameters=one,
             errors=("403", "404", "503"),
+            codes={
+                "403": (*ORIGIN, "bad_edit_token", "edit_window_closed"),
+                "404": ("not_found",),
+            },
+        ),
+    }
+    like_codes: dict[str, tuple[str, ...]] = {
+        "400": ("visitor_required",),
+        "403": (*ORIGIN, "bad_visitor"),
+        "404": ("not_found",),
+    }
+    like = {
+        method: operation(
+            op_id,
+            summary,
+            "One like per visitor; repeating the call changes nothing. Only a published "
+            f"comment can be liked (else 404). {personal}",
+            answer("The comment's likes and this visitor's like.", "LikeState"),
+            tag="likes",
+            parameters=[ref("parameters", "CommentId"), key],
+            errors=("400", "403", "404", "503"),
+            codes=like_codes,
+        )
+        for method, op_id, summary in (
+            ("put", "likeComment", "Like a comment"),
+            ("delete", "unlikeComment", "Take a like back"),
+        )
+    }
+    rating_codes: dict[str, tuple[str, ...]] = {
+        "400": WITH_VISITOR,
+        "403": (*ORIGIN, "bad_visitor"),
+        "404": ("site_not_found",),
+    }
+    ratings = {
+        "get": operation(
+            "getRating",
+            "A page's rating",
+            "The votes' count, average and histogram, the owner's editorial scores, and "
+            f"(with a key) this visitor's own vote. A page nobody rated reads as empty. {personal}",
+            answer("The rating.", "RatingSummary"),
+            tag="ratings",
+            parameters=[site, page, maybe_key],
+            errors=(*READ_ERRORS, "403"),
+            codes={
+                "400": ("invalid_query",),
+                "403": ("bad_visitor",),
+                "404": ("site_not_found",),
+            },
+        ),
+        "put": operation(
+            "putRating",
+            "Vote, or change the vote",
+            "The visitor's one vote for the page: a second PUT changes it (a review's "
+            "rating included). Nothing is stored when the value is refused. Creates the "
+            f"page. {personal}",
+            answer("The rating with this vote.", "RatingSummary"),
+            tag="ratings",
+            parameters=[site, page, key],
+            body="Vote",
+            errors=(*BODY_ERRORS, "403"),
+            codes=rating_codes | {"403": (*ORIGIN, "bad_visitor", "ratings_closed")},
+        ),
+        "delete": operation(
+            "deleteRating",
+            "Take the vote back",
+            "Repeating it changes nothing. A review stays, as a comment without a rating. "
+            f"{personal}",
+            answer("The rating without this vote.", "RatingSummary"),
+            tag="ratings",
+            parameters=[site, page, key],
+            errors=("400", "403", "404", "503"),
+            codes=rating_codes | {"400": ("invalid_query", "visitor_required")},
         ),
     }
     health = answer("The database answers.", "Health") | {
@@ -475,6 +778,39 @@ def _paths() -> Json:
     return {
         "/api/v1/comments": comments,
         "/api/v1/comments/{id}": comment,
+        "/api/v1/comments/{id}/like": like,
+        "/api/v1/likes": {
+            "get": operation(
+                "myLikes",
+                "What this visitor likes on a page",
+                "Personal state for the widget, which shows the same thread to everyone. "
+                + personal,
+                answer("The comments liked.", "Likes"),
+                tag="likes",
+                parameters=[site, page, key],
+                errors=("400", "403", "404", "503"),
+                codes={
+                    "400": ("invalid_query", "visitor_required"),
+                    "403": ("bad_visitor",),
+                    "404": ("site_not_found",),
+                },
+            )
+        },
+        "/api/v1/ratings": ratings,
+        "/api/v1/visitors": {
+            "post": operation(
+                "issueVisitor",
+                "A new visitor key",
+                "A signed key for votes, likes and reviews. Keep it (the widget keeps it in "
+                "the host page's storage) and send it in the "
+                f"`{VISITOR}` header; clients never invent one. Issuing is rate-limited per "
+                "client address.",
+                answer("Issued.", "Visitor", "201"),
+                tag="visitors",
+                parameters=[ref("parameters", "VisitorSite")],
+                errors=("403", "429", "503"),
+            )
+        },
         "/api/v1/counts": {
             "post": operation(
                 "countComments",
@@ -484,7 +820,7 @@ def _paths() -> Json:
                 tag="counts",
                 parameters=[site],
                 body="CountsRequest",
-                errors=BODY_ERRORS,
+                errors=(*BODY_ERRORS, "403"),
             )
         },
         "/api/v1/form-token": {
@@ -517,38 +853,47 @@ def _paths() -> Json:
     }
 
 
-DESCRIPTION = """\
-Comments for any web page. Every call names a site and a page with the query parameters
-`site` (default `default`) and `page` (the page id the embed gives).
+DESCRIPTION = f"""\
+Comments, ratings and likes for any web page. Every call names a site and a page with the
+query parameters `site` (default `default`) and `page` (the page id the embed gives).
+
+Votes, likes and reviews need a visitor key: get one from `POST /api/v1/visitors`, keep it,
+and send it in the `{VISITOR}` header (missing: 400 `visitor_required`; not a key this
+service issued: 403 `bad_visitor`). Answers that depend on the key are never cached.
 
 Bodies are JSON objects (`Content-Type: application/json`); unknown fields are refused.
-Every error is JSON, `{"error": {"code", "message", "fields"}}`, with 400 (malformed),
-403 (token), 404, 405 (method not allowed, with `Allow`), 413 (too large), 415 (not JSON),
-422 (invalid fields), 429 (rate limit, with `Retry-After`) or 503 (storage busy or down,
-with `Retry-After`). Nothing a client sends produces a 500.
+Every error is JSON, `{{"error": {{"code", "message", "fields"}}}}`, with 400 (malformed, or
+no visitor key), 403 (origin, token, visitor key, closed), 404, 405 (method not allowed,
+with `Allow`), 413 (too large), 415 (not JSON), 422 (invalid fields), 429 (rate limit, with
+`Retry-After`) or 503 (storage busy or down, with `Retry-After`). Nothing a client sends
+produces a 500.
+
+A browser's write (POST, PUT, PATCH, DELETE) whose `Origin` is neither one of the site's
+allowed origins nor the service's own is refused with 403 `origin_not_allowed`, and one
+marked cross-site (`Sec-Fetch-Site`) without an `Origin` with 403 `cross_site`. A client that
+sends neither header is not a browser: it is allowed, under rate limits and the site's
+moderation policy.
 """
 
 
 @cache
 def _document() -> Json:
-    retry = ref("headers", "RetryAfter")
-    responses = {
-        name: {"description": f"{summary}. Codes: {codes}.", "content": content("Error")}
-        | ({"headers": {"Retry-After": retry}} if status in ("429", "503") else {})
-        for status, (name, summary, codes) in ERRORS.items()
-    }
+    responses = {name: failure(status, codes) for status, (name, _, codes) in ERRORS.items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Parley", "version": "1", "description": DESCRIPTION},
         "tags": [
             {"name": "comments", "description": "Threads; posting, editing, deleting."},
-            {"name": "counts", "description": "Comment counts for listing pages."},
+            {"name": "ratings", "description": "Votes, their summary and editorial scores."},
+            {"name": "likes", "description": "Likes on comments."},
+            {"name": "visitors", "description": "Visitor keys for votes, likes and reviews."},
+            {"name": "counts", "description": "Comment and rating counts for listing pages."},
             {"name": "widget", "description": "Helpers for the embedded widget."},
             {"name": "service", "description": "The service itself."},
         ],
         "paths": _paths(),
         "components": {
-            "schemas": _comment_schemas() | _other_schemas(),
+            "schemas": _comment_schemas() | _rating_schemas() | _other_schemas(),
             "parameters": _parameters(),
             "headers": {
                 "RetryAfter": {

@@ -171,6 +171,7 @@ def change_review(comment: Comment, value: int) -> None:
     rating = review_rating(comment)
     page = comment.page
     clean_value(value, page.site.rating_scale, "rating")
+    _refuse_closed(page)
     if rating is None:
         raise ValidationError({"rating": "This comment is not a review."})
     _set(page, rating.visitor, value, comment=comment, counted=rating.counted, address=None)

@@ -233,6 +233,7 @@ def public_comment(node: Node) -> dict[str, Any]:
         "likes": comment.likes,
         "rating": None if deleted else node.rating,
         "deleted": deleted,
+        "moderator": comment.by_moderator,
         "replies": [public_comment(r) for r in node.replies],
         "more_replies": node.more_replies,
     }

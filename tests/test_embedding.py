@@ -196,3 +196,13 @@ def test_the_loader_points_at_a_versioned_long_cached_stylesheet(client):
     assert ":host" in css.get_data(as_text=True)
     assert client.get("/assets/0000000000000000/widget.css").status_code == 404
     assert client.get("/assets/x/secret_key").status_code == 404
+
+
+def test_the_served_minified_loader_is_built_from_the_current_source():
+    import hashlib
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parent.parent / "service" / "static"
+    source = hashlib.sha256((static / "embed.js").read_bytes()).hexdigest()
+    first_line = (static / "embed.min.js").read_text().splitlines()[0]
+    assert f"sha256:{source}" in first_line, "embed.min.js is stale: run `make embed`"

@@ -1,0 +1,668 @@
+/*
+ * Parley embed.js: comments, likes and ratings for any page.
+ *
+ *   <script src="https://comments.example.org/embed.js" async></script>
+ *   <div data-parley="comments" data-site="default" data-page="/x"></div>
+ *
+ * Vanilla ES2017, no dependencies, no build step. docs/embedding.md has the
+ * options, the CSP a host page needs and the data-attribute contract with
+ * the server's fragments (templates/widget/).
+ *
+ * Script mode: each placeholder gets an open Shadow DOM root holding
+ * widget.css and the server-rendered fragment (public, the same for every
+ * reader). Personal state (visitor key, edit tokens, own pending comments)
+ * lives in this page's localStorage and goes to the API as headers; no
+ * cookies. Iframe mode: the placeholder gets the standalone page, which loads
+ * this same file and enhances itself (see `framed`).
+ *
+ * Nothing typed by people is ever inserted as HTML: dynamic UI is built with
+ * createElement/textContent; only the service's own sanitised fragments and
+ * comment HTML go through the HTML parser (inside a <template>).
+ */
+(() => {
+  "use strict";
+
+  const script = document.currentScript ||
+    [].find.call(document.scripts, (s) => /\/embed(\.min)?\.js([?#]|$)/.test(s.src));
+  if (!script || window.Parley) return;
+  // The service's base URL: where this file came from (/embed.js, or a copy
+  // under /assets/VERSION/ or /static/; the service may live under a path).
+  const BASE = script.src.replace(/(\/assets\/[^/]+|\/static)?\/embed(\.min)?\.js([?#].*)?$/, "");
+  const ORIGIN = new URL(BASE).origin;
+  // The server puts widget.css's absolute, versioned URL here.
+  let CSS = "__PARLEY_CSS_URL__";
+  if (!/^http/.test(CSS)) CSS = BASE + "/static/widget.css";
+
+  /* ----------------------------------------------------------- strings */
+
+  const STRINGS = {
+    en: {
+      one: "comment",
+      many: "comments",
+      pending: "Awaiting moderation",
+      sent: "Thank you! Your comment is online.",
+      held: "Thank you! It awaits moderation.",
+      expired: "The form expired: please send again.",
+      net: "No connection: please try again.",
+      replyTo: "Reply to ",
+      cancel: "Cancel",
+      edit: "Edit",
+      del: "Delete",
+      save: "Save",
+      confirm: "Delete this comment?",
+      yours: "Your rating: ",
+      retract: "Remove my rating",
+      frame: "Comments",
+    },
+    de: {
+      one: "Kommentar",
+      many: "Kommentare",
+      pending: "Wartet auf Freischaltung",
+      sent: "Danke! Ihr Kommentar ist online.",
+      held: "Danke! Er wartet auf Freischaltung.",
+      expired: "Das Formular war abgelaufen: bitte erneut senden.",
+      net: "Keine Verbindung: bitte erneut versuchen.",
+      replyTo: "Antwort an ",
+      cancel: "Abbrechen",
+      edit: "Bearbeiten",
+      del: "L\u00f6schen",
+      save: "Speichern",
+      confirm: "Diesen Kommentar l\u00f6schen?",
+      yours: "Ihre Bewertung: ",
+      retract: "Bewertung entfernen",
+      frame: "Kommentare",
+    },
+  };
+
+  /* ----------------------------------------------------------- helpers */
+
+  const enc = encodeURIComponent;
+
+  // An element: keys with a dash are attributes (data-*, aria-*), others properties.
+  function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    for (const k in props) {
+      if (k.indexOf("-") < 0) el[k] = props[k];
+      else el.setAttribute(k, props[k]);
+    }
+    el.append(...children);
+    return el;
+  }
+
+  const query = (ctx) => "site=" + enc(ctx.site) + (ctx.page == null ? "" : "&page=" + enc(ctx.page));
+
+  // A message shown in `box` (after its note line if it has one).
+  function flash(box, text, error) {
+    let p = box.querySelector(":scope > .parley-js-flash");
+    if (!p) {
+      p = h("p");
+      const note = box.querySelector(":scope > .parley-note");
+      if (note) note.after(p);
+      else box.append(p);
+    }
+    p.className = "parley-flash parley-js-flash parley-" + (error ? "error" : "info");
+    p.setAttribute("role", error ? "alert" : "status");
+    p.textContent = text;
+  }
+
+  const message = (ctx, error) => (error.status ? error.message : ctx.T.net);
+
+  /* ----------------------------------------------------------- storage */
+
+  // Per service origin (and path): {v: visitor key, c: {id: own comment}}.
+  // An own comment: {t: edit token, x: its text, s: site, p: page, at: ms,
+  // st: status, j: its JSON while the public thread may not show it yet}.
+  const STORE = "parley:" + BASE;
+  let memory = null; // used when storage throws (blocked, private mode, full)
+
+  function load() {
+    let state = memory;
+    try {
+      state = state || JSON.parse(localStorage.getItem(STORE));
+    } catch (e) {
+      state = memory = {};
+    }
+    state = state || {};
+    state.c = state.c || {};
+    return state;
+  }
+
+  function save(state) {
+    try {
+      localStorage.setItem(STORE, JSON.stringify(state));
+    } catch (e) {
+      memory = state;
+    }
+  }
+
+  /* --------------------------------------------------------------- API */
+
+  async function call(method, path, ctx, body, headers) {
+    const init = { method, credentials: "omit", headers: headers || {} };
+    if (body) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const url = BASE + "/api/v1/" + path + "?" + query(ctx);
+    const response = await fetch(url, init);
+    const data = await response.json().catch(() => null); // null for 204
+    if (response.ok) {
+      if (method !== "GET" && path !== "counts") {
+        // Fragments are cached for a while: after a write, this reader fetches
+        // them fresh for a minute (see `fragment`), so a reload shows their change.
+        const state = load();
+        state.w = Date.now();
+        save(state);
+      }
+      return data;
+    }
+    const error = (data && data.error) || {};
+    if (error.code === "bad_visitor") {
+      const state = load(); // a key the service no longer accepts: the next try gets a new one
+      delete state.v;
+      save(state);
+    }
+    throw Object.assign(new Error(error.message || response.statusText), {
+      status: response.status,
+      code: error.code,
+      fields: error.fields || {},
+    });
+  }
+
+  // The visitor key, asked for only when first needed (a like, a vote).
+  async function visitor(ctx) {
+    let key = load().v;
+    if (!key) {
+      key = (await call("POST", "visitors", { site: ctx.site })).visitor;
+      const state = load();
+      state.v = key;
+      save(state);
+    }
+    return key;
+  }
+
+  const asVisitor = async (ctx, method, path, body) =>
+    call(method, path, ctx, body, { "X-Parley-Visitor": await visitor(ctx) });
+
+  // A fragment, parsed inert (in a <template>: nothing runs, nothing loads);
+  // past the browser's cache for a minute after this reader wrote something.
+  async function fragment(kind, ctx) {
+    const response = await fetch(BASE + "/widget/" + kind + "?" + query(ctx), {
+      credentials: "omit",
+      cache: Date.now() - load().w < 6e4 ? "no-cache" : "default",
+    });
+    if (!response.ok) throw new Error(response.status);
+    const template = h("template");
+    template.innerHTML = await response.text();
+    return template.content;
+  }
+
+  /* -------------------------------------------------------- the thread */
+
+  const actionsOf = (article) => article.querySelector(":scope > .parley-actions");
+
+  function go(ctx, id) {
+    const el = ctx.root.querySelector("#c" + id);
+    if (!el) return;
+    el.classList.add("parley-target");
+    el.scrollIntoView({ block: "center" });
+  }
+
+  // An own comment the public thread does not show (yet): built from its JSON.
+  function commentElement(ctx, c, pending) {
+    const meta = h("header", { className: "parley-meta" });
+    if (c.avatar) meta.append(h("img", { className: "parley-avatar", src: c.avatar, alt: "", width: 40, height: 40 }));
+    meta.append(
+      h("span", { className: "parley-author", textContent: c.author }),
+      h("a", { className: "parley-permalink", href: "#c" + c.id },
+        h("time", { dateTime: c.created, textContent: c.created.slice(0, 10) })),
+    );
+    if (pending) meta.append(h("span", { className: "parley-pending", textContent: ctx.T.pending }));
+    const body = h("div", { className: "parley-body" });
+    body.innerHTML = c.html; // the service's own sanitised HTML
+    return h("article", {
+      className: "parley-comment",
+      id: "c" + c.id,
+      "data-id": c.id,
+      "data-created": c.created,
+    }, meta, body, h("div", { className: "parley-actions" }));
+  }
+
+  function placeLocal(ctx, thread, mine) {
+    const c = mine.j;
+    const el = commentElement(ctx, c, mine.st === "pending");
+    const parent = c.parent && thread.querySelector("#c" + c.parent);
+    if (parent) {
+      let replies = parent.querySelector(":scope > .parley-replies");
+      if (!replies) parent.append((replies = h("div", { className: "parley-replies" })));
+      replies.append(el);
+    } else {
+      const empty = thread.querySelector(".parley-empty");
+      if (empty) empty.remove();
+      thread.append(el);
+    }
+  }
+
+  // Personal state over the public thread: own comments (pending ones marked),
+  // Edit/Delete within the edit window, likes.
+  function decorate(ctx) {
+    const thread = ctx.root.querySelector(".parley-thread");
+    const state = load();
+    const span = (+thread.dataset.editWindow || 900) * 1000;
+    for (const id in state.c) {
+      const mine = state.c[id];
+      // Forget what the thread will never show: a day for published, 30 for pending.
+      if (Date.now() - mine.at > (mine.st === "pending" ? 30 : 1) * 864e5) delete state.c[id];
+      else if (mine.s !== ctx.site || mine.p !== ctx.page || !mine.j) continue;
+      else if (thread.querySelector("#c" + id)) delete mine.j;
+      else placeLocal(ctx, thread, mine);
+    }
+    save(state);
+    for (const article of thread.querySelectorAll(".parley-comment")) {
+      const mine = state.c[article.dataset.id];
+      const left = mine && !article.matches(".parley-deleted") &&
+        Date.parse(article.dataset.created) + span - Date.now();
+      const actions = actionsOf(article);
+      if (left > 0 && !actions.querySelector("[data-action=edit]")) {
+        const buttons = [
+          h("button", { type: "button", className: "parley-link", "data-action": "edit", textContent: ctx.T.edit }),
+          h("button", { type: "button", className: "parley-link", "data-action": "delete", textContent: ctx.T.del }),
+        ];
+        actions.append(...buttons);
+        setTimeout(() => buttons.forEach((b) => b.remove()), left);
+      }
+    }
+    if (state.v) {
+      call("GET", "likes", ctx, null, { "X-Parley-Visitor": state.v }).then((d) => {
+        for (const id of d.liked) {
+          const like = thread.querySelector("#c" + id + " > .parley-actions > .parley-like");
+          if (like) like.setAttribute("aria-pressed", "true");
+        }
+      }, () => {});
+    }
+  }
+
+  // The public thread again (fresh: this follows a write), then personal state
+  // over it; when the service cannot be reached, own comments still show.
+  async function refreshThread(ctx) {
+    cancelReply(ctx);
+    try {
+      const fresh = (await fragment("comments", ctx)).querySelector(".parley-thread");
+      ctx.root.querySelector(".parley-thread").replaceWith(fresh);
+    } catch (e) {
+      // keep the thread shown
+    }
+    decorate(ctx);
+  }
+
+  /* ---------------------------------------------------------- the form */
+
+  // The signed time token the API wants with a widget post: fetched when the
+  // form is first focused, and again when it has expired.
+  async function formToken(ctx, renew) {
+    const field = ctx.form.elements.form_token;
+    if (renew || !field.value) field.value = (await call("GET", "form-token", ctx)).form_token;
+  }
+
+  function clearErrors(form) {
+    for (const el of form.querySelectorAll(".parley-error-text, .parley-js-flash")) el.remove();
+    for (const el of form.querySelectorAll("[aria-invalid]")) {
+      el.removeAttribute("aria-invalid");
+      el.parentNode.classList.remove("parley-invalid");
+    }
+  }
+
+  function showErrors(form, fields) {
+    let first = null;
+    for (const name in fields) {
+      const input = form.elements[name];
+      if (!input || input.type === "hidden" || name === "hp") continue;
+      const id = (input.id || name) + "-error";
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+      input.parentNode.classList.add("parley-invalid");
+      input.after(h("span", { className: "parley-error-text", id, textContent: fields[name] }));
+      first = first || input;
+    }
+    if (first) first.focus();
+  }
+
+  async function send(ctx) {
+    const form = ctx.form;
+    const f = form.elements;
+    const submit = form.querySelector("[type=submit]");
+    clearErrors(form);
+    submit.disabled = true;
+    try {
+      await formToken(ctx);
+      const body = {};
+      for (const k of ["name", "email", "text", "website", "parent", "form_token", "hp"]) {
+        if (f[k].value) body[k] = f[k].value;
+      }
+      if (body.parent) body.parent = +body.parent;
+      if (!ctx.framed) {
+        // The host page's title and address (a framed page does not know them).
+        body.title = document.title;
+        body.url = location.href;
+      }
+      const d = await call("POST", "comments", ctx, body);
+      const state = load();
+      state.c[d.comment.id] = {
+        t: d.edit_token, x: body.text, s: ctx.site, p: ctx.page, at: Date.now(), st: d.status, j: d.comment,
+      };
+      save(state);
+      f.text.value = "";
+      f.form_token.value = ""; // one token per post
+      await refreshThread(ctx);
+      go(ctx, d.comment.id);
+      flash(form, d.status === "pending" ? ctx.T.held : ctx.T.sent);
+    } catch (e) {
+      let text = message(ctx, e);
+      if (e.code === "form_expired" || e.code === "bad_form_token") {
+        formToken(ctx, true).catch(() => {});
+        text = ctx.T.expired;
+      }
+      showErrors(form, e.fields || {});
+      flash(form, text, true);
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  function reply(ctx, article) {
+    const form = ctx.form;
+    form.elements.parent.value = article.dataset.id;
+    actionsOf(article).after(form);
+    ctx.title.textContent = ctx.T.replyTo + article.querySelector(".parley-author").textContent + " ";
+    ctx.title.append(h("button", { type: "button", className: "parley-link", "data-action": "cancel", textContent: ctx.T.cancel }));
+    form.elements.text.focus();
+  }
+
+  function cancelReply(ctx) {
+    if (!ctx.form || !ctx.form.elements.parent.value) return;
+    ctx.form.elements.parent.value = "";
+    ctx.title.textContent = ctx.heading;
+    ctx.home.append(ctx.form);
+  }
+
+  /* ------------------------------------------- edit, delete and likes */
+
+  function edit(ctx, article) {
+    const id = article.dataset.id;
+    const mine = load().c[id];
+    const body = article.querySelector(":scope > .parley-body");
+    if (!mine || body.hidden) return;
+    const text = h("textarea", { value: mine.x || body.textContent.trim(), rows: 6, maxLength: 10000, "aria-label": ctx.T.edit });
+    const form = h("form", { className: "parley-form parley-edit" }, text, h("p", {},
+      h("button", { type: "submit", textContent: ctx.T.save }), " ",
+      h("button", { type: "button", className: "parley-link", textContent: ctx.T.cancel, onclick: close })));
+    function close() {
+      form.remove();
+      body.hidden = false;
+    }
+    form.onsubmit = async (e) => {
+      e.preventDefault();
+      try {
+        const d = await call("PATCH", "comments/" + id, ctx, { text: text.value }, { "X-Parley-Edit-Token": mine.t });
+        const state = load();
+        const stored = state.c[id];
+        if (stored) {
+          stored.x = text.value;
+          if (stored.j) stored.j = d.comment;
+          save(state);
+        }
+        body.innerHTML = d.comment.html; // the service's own sanitised HTML
+        close();
+      } catch (err) {
+        flash(form, message(ctx, err), true);
+      }
+    };
+    body.hidden = true;
+    body.after(form);
+    text.focus();
+  }
+
+  async function remove(ctx, article) {
+    const id = article.dataset.id;
+    const mine = load().c[id];
+    if (!mine || !confirm(ctx.T.confirm)) return;
+    try {
+      await call("DELETE", "comments/" + id, ctx, null, { "X-Parley-Edit-Token": mine.t });
+      const state = load();
+      delete state.c[id];
+      save(state);
+      await refreshThread(ctx);
+    } catch (e) {
+      flash(actionsOf(article), message(ctx, e), true);
+    }
+  }
+
+  async function like(ctx, el) {
+    const article = el.closest(".parley-comment");
+    const on = el.getAttribute("aria-pressed") !== "true";
+    el.disabled = true;
+    try {
+      const d = await asVisitor(ctx, on ? "PUT" : "DELETE", "comments/" + article.dataset.id + "/like");
+      el.setAttribute("aria-pressed", String(d.liked));
+      el.querySelector(".parley-like-n").textContent = d.likes;
+    } catch (e) {
+      flash(actionsOf(article), message(ctx, e), true);
+    } finally {
+      el.disabled = false;
+    }
+  }
+
+  /* -------------------------------------------------------- the rating */
+
+  // The visitor's own vote, shown over the public box.
+  function showYours(ctx, yours) {
+    const form = ctx.root.querySelector(".parley-rate");
+    if (!form) return;
+    const actions = form.querySelector(".parley-rate-actions");
+    for (const el of actions.querySelectorAll(".parley-yours, [value=retract], [data-action=retract]")) el.remove();
+    for (const radio of form.querySelectorAll("[name=value]")) radio.checked = +radio.value === yours;
+    if (yours) {
+      actions.append(
+        h("button", { type: "button", className: "parley-secondary", "data-action": "retract", textContent: ctx.T.retract }),
+        h("span", { className: "parley-yours", textContent: ctx.T.yours + yours }),
+      );
+    }
+  }
+
+  // The rating box's JSON-LD goes into the host page's <head> (as a new
+  // element with textContent: it is JSON from the service, never HTML).
+  function jsonld(ctx) {
+    const found = ctx.root.querySelector("script[type='application/ld+json']");
+    if (ctx.ld) ctx.ld.remove();
+    if (!found) return;
+    found.remove();
+    document.head.append((ctx.ld = h("script", { type: "application/ld+json", textContent: found.textContent })));
+  }
+
+  async function rate(ctx, value) {
+    const box = ctx.root.querySelector(".parley-rate");
+    try {
+      const summary = await asVisitor(ctx, value ? "PUT" : "DELETE", "ratings", value ? { value } : null);
+      const fresh = (await fragment("rating", ctx)).querySelector(".parley-rating");
+      ctx.root.querySelector(".parley-rating").replaceWith(fresh);
+      if (!ctx.framed) jsonld(ctx);
+      showYours(ctx, summary.yours);
+    } catch (e) {
+      flash(box, message(ctx, e), true);
+    }
+  }
+
+  /* --------------------------------------------------------- one widget */
+
+  // Wire a mounted widget (a shadow root's box, or the framed page's <main>).
+  function enhance(ctx) {
+    const root = ctx.root;
+    root.classList.add("parley-js"); // shows what needs the script (like buttons)
+    root.addEventListener("click", (e) => {
+      const target = e.target.closest("[data-action]");
+      if (!target) return;
+      const article = target.closest(".parley-comment");
+      const action = target.dataset.action;
+      e.preventDefault();
+      if (action === "reply") reply(ctx, article);
+      else if (action === "cancel") cancelReply(ctx);
+      else if (action === "like") like(ctx, target);
+      else if (action === "edit") edit(ctx, article);
+      else if (action === "delete") remove(ctx, article);
+      else if (action === "retract") rate(ctx, 0);
+    });
+    root.addEventListener("submit", (e) => {
+      if (e.defaultPrevented) return;
+      e.preventDefault();
+      const checked = e.target.querySelector(".parley-star-input:checked");
+      if (e.target === ctx.form) send(ctx);
+      else if (checked) rate(ctx, +checked.value);
+    });
+    root.addEventListener("focusin", (e) => {
+      if (ctx.form && ctx.form.contains(e.target)) formToken(ctx).catch(() => {});
+    });
+
+    ctx.form = root.querySelector(".parley-form");
+    if (ctx.form) {
+      ctx.home = ctx.form.parentNode;
+      ctx.title = ctx.form.querySelector("h2");
+      ctx.heading = ctx.title.textContent;
+    }
+    if (root.querySelector(".parley-thread")) {
+      decorate(ctx);
+      // A comment's permalink (#c12) is in this page's address: go there.
+      const jump = () => {
+        const target = /^#c(\d+)$/.exec(location.hash);
+        if (target) go(ctx, target[1]);
+      };
+      jump();
+      addEventListener("hashchange", jump);
+    }
+    if (root.querySelector(".parley-rating")) {
+      if (!ctx.framed) jsonld(ctx);
+      const key = load().v;
+      if (key) call("GET", "ratings", ctx, null, { "X-Parley-Visitor": key }).then((d) => showYours(ctx, d.yours), () => {});
+    }
+  }
+
+  function context(el, lang) {
+    return {
+      site: el.dataset.site || "default",
+      page: el.dataset.page || location.pathname,
+      T: STRINGS[(lang || document.documentElement.lang || "").slice(0, 2).toLowerCase()] || STRINGS.en,
+    };
+  }
+
+  // Script mode: the fragment in a shadow root. Iframe mode: the standalone page.
+  // When the service cannot be reached, the placeholder keeps its own content.
+  async function mount(el) {
+    const d = el.dataset;
+    const ctx = context(el, d.lang);
+    if (d.mode === "iframe") return frame(el, ctx);
+    try {
+      const content = await fragment(d.parley, ctx);
+      const box = (ctx.root = h("div", { hidden: true })); // shown once its styles are in
+      const link = h("link", { rel: "stylesheet", href: CSS });
+      link.onload = link.onerror = () => {
+        box.hidden = false;
+      };
+      el.attachShadow({ mode: "open" }).append(link, box);
+      box.append(content);
+      enhance(ctx);
+    } catch (e) {
+      // not mounted: nothing to undo
+    }
+  }
+
+  function frame(el, ctx) {
+    const d = el.dataset;
+    let src = BASE + "/thread?" + query(ctx) + "&frame=1&origin=" + enc(location.origin);
+    for (const k of ["theme", "lang"]) if (d[k]) src += "&" + k + "=" + enc(d[k]);
+    const iframe = h("iframe", { src, title: ctx.T.frame, loading: "lazy", width: "100%", height: 600, frameBorder: 0 });
+    el.append(iframe);
+    // Heights only from the service, and only from this iframe.
+    addEventListener("message", (e) => {
+      const data = e.data;
+      if (e.origin === ORIGIN && e.source === iframe.contentWindow && data && data.parley === "height") {
+        iframe.style.height = (data.height | 0) + "px";
+      }
+    });
+  }
+
+  // Inside the iframe: enhance the standalone page and report its height.
+  function framed(main) {
+    const params = new URLSearchParams(location.search);
+    if (params.get("theme")) document.body.setAttribute("data-theme", params.get("theme"));
+    const ctx = Object.assign(context(main, params.get("lang")), { root: main, framed: true });
+    enhance(ctx);
+    const to = main.dataset.parentOrigin;
+    if (to) {
+      const html = document.documentElement;
+      new ResizeObserver(() => {
+        parent.postMessage({ parley: "height", height: Math.ceil(html.getBoundingClientRect().height) }, to);
+      }).observe(html);
+    }
+  }
+
+  /* ------------------------------------------------------------ counts */
+
+  // All count placeholders at once: one POST per site and 100 pages.
+  function counts(els) {
+    const bySite = {};
+    for (const el of els) {
+      const ctx = context(el, el.dataset.lang);
+      (bySite[ctx.site] = bySite[ctx.site] || []).push([el, ctx]);
+    }
+    for (const site in bySite) {
+      const list = bySite[site];
+      const pages = [...new Set(list.map((x) => x[1].page))];
+      for (let i = 0; i < pages.length; i += 100) {
+        call("POST", "counts", { site }, { pages: pages.slice(i, i + 100) }).then((d) => {
+          for (const [el, ctx] of list) {
+            const n = d.counts[ctx.page];
+            if (!n) continue;
+            let text = n.comments + " " + (n.comments === 1 ? ctx.T.one : ctx.T.many);
+            if (el.dataset.show === "rating" && n.rating_count) text += " \u00b7 \u2605\u00a0" + n.rating_average.toFixed(1);
+            el.textContent = text;
+          }
+        }, () => {});
+      }
+    }
+  }
+
+  /* ------------------------------------------------------------- start */
+
+  const seen = new WeakSet();
+
+  // Every placeholder not handled yet; widgets load as they near the viewport.
+  function scan() {
+    const found = [];
+    const eager = /^#c\d+$/.test(location.hash) || !window.IntersectionObserver;
+    const observer = !eager && new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        if (entry.isIntersecting) {
+          observer.unobserve(entry.target);
+          mount(entry.target);
+        }
+      }
+    }, { rootMargin: "600px 0px" });
+    for (const el of document.querySelectorAll("[data-parley]")) {
+      if (seen.has(el)) continue;
+      seen.add(el);
+      if (el.dataset.parley === "count") found.push(el);
+      else if (observer) observer.observe(el);
+      else mount(el);
+    }
+    if (found.length) counts(found);
+  }
+
+  function start() {
+    const main = document.querySelector("[data-parley-frame]");
+    if (main) framed(main);
+    else scan();
+  }
+
+  window.Parley = { scan };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
