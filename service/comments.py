@@ -67,8 +67,8 @@ def post_comment(
     )
     email_index = privacy.email_index(data.email)
     parent = _resolve_parent(page, data.parent)
-    first = _duplicate_of(page, parent, email_index, data.text, address)
-    if first is not None:
+    first = _duplicate_of(page, parent, email_index, data.text, address, visitor)
+    if first is not None and _same_rating(first, data.rating):
         return Posted(first, _edit_token(first), duplicate=True)
     html = render_comment(data.text)
     decision = policy.decide(
@@ -119,8 +119,18 @@ def _edit_token(comment: Comment) -> str:
     return privacy.keyed_hash("edit-token-issue", f"{comment.id}:{stamp}")[:43]
 
 
+def _same_rating(comment: Comment, rating: int | None) -> bool:
+    review = ratings.review_rating(comment)
+    return (review.value if review else None) == rating
+
+
 def _duplicate_of(
-    page: Page, parent: Comment | None, email_index: str, text: str, address: str
+    page: Page,
+    parent: Comment | None,
+    email_index: str,
+    text: str,
+    address: str,
+    visitor: str | None,
 ) -> Comment | None:
     """The same author's same text on the same page, just posted: a retry, not a new comment."""
     since = utcnow() - timedelta(seconds=current_app.config["PARLEY_DUPLICATE_WINDOW"])
@@ -130,6 +140,7 @@ def _duplicate_of(
             Comment.page_id == page.id,
             Comment.email_index == email_index,
             Comment.parent_id == (parent.id if parent else None),
+            Comment.visitor == visitor,
             Comment.remote_addr == address,
             Comment.created >= since,
             Comment.status != "deleted",

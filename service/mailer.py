@@ -57,6 +57,8 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    """The SMTP server to use, from PARLEY_SMTP_* settings."""
+
     host: str
     port: int
     security: str
@@ -138,6 +140,7 @@ def _scrub(text: str, address: str) -> str:
 
 
 def _smtp_error(error: Exception, address: str) -> DeliveryError:
+    """A DeliveryError for an SMTP failure: 5xx answers are permanent (not retried)."""
     code = getattr(error, "smtp_code", None)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [value[0] for value in error.recipients.values()]

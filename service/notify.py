@@ -7,7 +7,6 @@ the commit by a worker, so a post never waits for or fails on mail.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,36 +14,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import render_template
 from sqlalchemy.exc import IntegrityError
 
-from . import outbox, privacy, webhooks
+from . import mail_links, outbox, privacy, webhooks
 from .extensions import db
 from .mailer import public_url, setting
 from .models import Address, Comment, Moderator, Page, Role, Site, utcnow
 
 log = logging.getLogger(__name__)
 
-MAIL_ACTIONS = ("approve", "spam", "delete")
-MODERATE_PATH = "/notify/moderate/"
-CONFIRM_PATH = "/notify/confirm/"
-UNSUBSCRIBE_PATH = "/notify/unsubscribe/"
 EXCERPT_MAX = 2000
-TOKEN_MAX = 1000
-_MODERATE_SALT = "parley.mail.moderate"
-_CONFIRM_SALT = "parley.mail.confirm"
-_ISSUE_PURPOSE = "mail-link-issue"
-_HASH_PURPOSE = "mail-link"
-
-
-class LinkError(Exception):
-    """A mail link that cannot be used: forged, expired or stale; with a page status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def comment_posted(comment: Comment) -> None:
@@ -70,113 +50,34 @@ def _safely(action: Callable[[Comment], None], comment: Comment) -> None:
 
 def _posted(comment: Comment) -> None:
     site = comment.page.site
-    _call_webhooks(comment, "comment.created")
+    _call_webhooks(comment)
     if comment.status == "pending" and site.notify_moderators:
         _tell_moderators(comment, site)
-    if comment.notify and comment.email_index and comment.email_encrypted:
-        _subscribe(comment, site)
     if comment.status == "approved":
-        _tell_parent_author(comment, site)
+        _on_publish(comment, site)
 
 
 def _published(comment: Comment) -> None:
-    if comment.status != "approved":
-        return
-    site = comment.page.site
+    if comment.status == "approved":
+        _on_publish(comment, comment.page.site)
+        _call_webhooks(comment, published=True)
+
+
+def _on_publish(comment: Comment, site: Site) -> None:
+    """Mail that waits until a comment is public: its author's opt-in, the replied-to author.
+
+    A held comment's opt-in waits too, so spam cannot make the service mail anyone.
+    """
+    if comment.notify and comment.email_index and comment.email_encrypted:
+        _subscribe(comment, site)
     _tell_parent_author(comment, site)
-    _call_webhooks(comment, "comment.approved")
-
-
-# --- links ----------------------------------------------------------------------------
-
-
-def _serializer(salt: str) -> URLSafeTimedSerializer:
-    config = current_app.config
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=salt)
-
-
-def _moderator_key(moderator: Moderator) -> str:
-    """Binds a link to this account: a new account that reuses the id cannot use it."""
-    return privacy.keyed_hash("mail-moderator", f"{moderator.id}:{moderator.email}")[:16]
-
-
-def moderation_link(moderator: Moderator, comment: Comment, action: str) -> str:
-    data = {"m": moderator.id, "c": comment.id, "a": action, "k": _moderator_key(moderator)}
-    return public_url() + MODERATE_PATH + str(_serializer(_MODERATE_SALT).dumps(data))
-
-
-def _loads(salt: str, token: str) -> Any:
-    if not token or len(token) > TOKEN_MAX or not token.isascii():
-        raise LinkError(403, "This link is not valid. Copy the whole link from the mail.")
-    try:
-        return _serializer(salt).loads(token, max_age=int(setting("PARLEY_MAIL_LINK_MAX_AGE")))
-    except SignatureExpired:
-        raise LinkError(410, "This link has expired.") from None
-    except BadSignature:
-        raise LinkError(403, "This link is not valid. Copy the whole link from the mail.") from None
-
-
-def read_moderation_link(token: str) -> tuple[Moderator, Comment, str]:
-    """The moderator, comment and action a moderation link names; raises LinkError."""
-    data = _loads(_MODERATE_SALT, token)
-    if not isinstance(data, dict) or data.get("a") not in MAIL_ACTIONS:
-        raise LinkError(403, "This link is not valid.")
-    moderator = db.session.get(Moderator, data.get("m")) if isinstance(data.get("m"), int) else None
-    if moderator is None or not hmac.compare_digest(
-        _moderator_key(moderator), str(data.get("k", ""))
-    ):
-        raise LinkError(403, "This link belongs to an account that no longer exists.")
-    comment = db.session.get(Comment, data.get("c")) if isinstance(data.get("c"), int) else None
-    if comment is None:
-        raise LinkError(404, "This comment no longer exists.")
-    return moderator, comment, str(data["a"])
-
-
-def address_token(address: Address) -> str:
-    """The address's opaque link token: derivable only with the data key, never the address."""
-    stamp = address.created.isoformat()
-    return privacy.keyed_hash(_ISSUE_PURPOSE, f"{address.email_index}:{stamp}")[:43]
-
-
-def find_address(token: str) -> Address | None:
-    """The address an opaque token stands for, looked up by its keyed hash."""
-    if not token or len(token) > 64 or not token.isascii():
-        return None
-    digest = privacy.keyed_hash(_HASH_PURPOSE, token)
-    return db.session.scalar(sa.select(Address).where(Address.token_hash == digest))
-
-
-def confirmation_link(address: Address) -> str:
-    signed = _serializer(_CONFIRM_SALT).dumps(address_token(address))
-    return public_url() + CONFIRM_PATH + str(signed)
-
-
-def read_confirmation_link(token: str) -> Address:
-    """The address a (signed, expiring) confirmation link stands for; raises LinkError."""
-    inner = _loads(_CONFIRM_SALT, token)
-    address = find_address(inner) if isinstance(inner, str) else None
-    if address is None:
-        raise LinkError(404, "This address is no longer known here.")
-    return address
-
-
-def unsubscribe_link(address: Address) -> str:
-    return public_url() + UNSUBSCRIBE_PATH + address_token(address)
-
-
-def page_link(page: Page, site: Site, comment_id: int | None = None) -> str:
-    """The host page's URL when known, else the standalone thread page."""
-    if page.url:
-        return page.url
-    query = urlencode({"site": site.key, "page": page.key})
-    return f"{public_url()}/thread?{query}" + (f"#c{comment_id}" if comment_id else "")
 
 
 # --- mail -----------------------------------------------------------------------------
 
 
 def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
+    """The comment's plain text for a mail, cut at ``limit`` characters."""
     text = (text or "").strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -197,6 +98,7 @@ def _page_title(page: Page) -> str:
 
 
 def _tell_moderators(comment: Comment, site: Site) -> None:
+    """Mail every account with a role on the site: the held comment and its action links."""
     moderators = db.session.scalars(
         sa.select(Moderator)
         .join(Role, Role.moderator_id == Moderator.id)
@@ -206,7 +108,10 @@ def _tell_moderators(comment: Comment, site: Site) -> None:
     page = comment.page
     days = max(1, int(setting("PARLEY_MAIL_LINK_MAX_AGE")) // 86400)
     for moderator in moderators:
-        links = {action: moderation_link(moderator, comment, action) for action in MAIL_ACTIONS}
+        links = {
+            action: mail_links.moderation_link(moderator, comment, action)
+            for action in mail_links.MAIL_ACTIONS
+        }
         _queue(
             "moderate",
             privacy.encrypt_email(moderator.email),
@@ -215,7 +120,7 @@ def _tell_moderators(comment: Comment, site: Site) -> None:
             {},
             site=site,
             page_title=_page_title(page),
-            page_url=page_link(page, site),
+            page_url=mail_links.page_link(page, site),
             author=comment.author or "",
             website=comment.website or "",
             text=excerpt(comment.text),
@@ -237,7 +142,7 @@ def _address_for(comment: Comment) -> Address:
         email_encrypted=comment.email_encrypted,
         created=utcnow(),
     )
-    address.token_hash = privacy.keyed_hash(_HASH_PURPOSE, address_token(address))
+    mail_links.link_token(address)
     try:
         with db.session.begin_nested():
             db.session.add(address)
@@ -251,7 +156,7 @@ def _address_for(comment: Comment) -> Address:
 
 def _unsubscribe_headers(address: Address) -> dict[str, str]:
     return {
-        "List-Unsubscribe": f"<{unsubscribe_link(address)}>",
+        "List-Unsubscribe": f"<{mail_links.unsubscribe_link(address)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
@@ -273,9 +178,9 @@ def _subscribe(comment: Comment, site: Site) -> None:
         _unsubscribe_headers(address),
         site=site,
         page_title=_page_title(comment.page),
-        page_url=page_link(comment.page, site),
-        confirm_url=confirmation_link(address),
-        unsubscribe_url=unsubscribe_link(address),
+        page_url=mail_links.page_link(comment.page, site),
+        confirm_url=mail_links.confirmation_link(address),
+        unsubscribe_url=mail_links.unsubscribe_link(address),
         days=max(1, int(setting("PARLEY_MAIL_LINK_MAX_AGE")) // 86400),
     )
 
@@ -303,21 +208,25 @@ def _tell_parent_author(comment: Comment, site: Site) -> None:
         _unsubscribe_headers(address),
         site=site,
         page_title=_page_title(page),
-        page_url=page_link(page, site, comment.id),
+        page_url=mail_links.page_link(page, site, comment.id),
         author=author,
         text=excerpt(comment.text),
         yours=excerpt(parent.text, 300),
-        unsubscribe_url=unsubscribe_link(address),
+        unsubscribe_url=mail_links.unsubscribe_link(address),
     )
 
 
-def _call_webhooks(comment: Comment, event: str) -> None:
-    hooks = webhooks.active_for(comment.page.site_id)
-    if not hooks:
-        return
-    body = webhooks.payload(comment, event)
-    for hook in hooks:
+def _call_webhooks(comment: Comment, published: bool = False) -> None:
+    """One call per active webhook of the site and event, never twice for the same event.
+
+    Publishing sends comment.approved to a hook that was told about the comment
+    before, else comment.created (a moderator's reply, a hook added meanwhile).
+    """
+    for hook in webhooks.active_for(comment.page.site_id):
+        created = f"hook:{hook.id}:comment.created:{comment.id}"
+        told = outbox.already_queued(created)
+        event = "comment.approved" if published and told else "comment.created"
         ref = f"hook:{hook.id}:{event}:{comment.id}"
-        if event != "comment.created" and outbox.already_queued(ref):
+        if told if event == "comment.created" else outbox.already_queued(ref):
             continue
-        outbox.queue_webhook(hook, body, event=event, ref=ref)
+        outbox.queue_webhook(hook, webhooks.payload(comment, event), event=event, ref=ref)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from flask_wtf import FlaskForm
 
-from . import accounts, moderation, notify
+from . import accounts, mail_links, moderation
 from .errors import ApiError
 from .extensions import csrf, db
+from .mail_links import LinkError
 from .models import utcnow
-from .notify import LinkError
 
 bp = Blueprint("notify", __name__, url_prefix="/notify")
 
@@ -61,7 +61,7 @@ def _csrf_checked(form: FlaskForm) -> None:
 def moderate(token: str) -> Page:
     """Show a held comment and one action button; the POST applies the action."""
     try:
-        moderator, comment, action = notify.read_moderation_link(token)
+        moderator, comment, action = mail_links.read_moderation_link(token)
     except LinkError as error:
         return _invalid(error)
     site = comment.page.site
@@ -86,7 +86,7 @@ def moderate(token: str) -> Page:
         comment=comment,
         site=site,
         page_title=comment.page.title or comment.page.key,
-        page_url=notify.page_link(comment.page, site),
+        page_url=mail_links.page_link(comment.page, site),
         action=action,
         label=ACTION_LABELS[action],
     ), 200
@@ -96,7 +96,7 @@ def moderate(token: str) -> Page:
 def confirm(token: str) -> Page:
     """Confirm an address for reply notifications (double opt-in)."""
     try:
-        address = notify.read_confirmation_link(token)
+        address = mail_links.read_confirmation_link(token)
     except LinkError as error:
         return _invalid(error)
     form = ButtonForm()
@@ -117,7 +117,7 @@ def confirm(token: str) -> Page:
 @csrf.exempt
 def unsubscribe(token: str) -> Page:
     """GET: a page and a button. POST: unsubscribe (one-click) or, on request, subscribe again."""
-    address = notify.find_address(token)
+    address = mail_links.find_address(token)
     if address is None:
         return _invalid(LinkError(404, "This link is not valid, or the address is not known here."))
     if request.method == "POST":

@@ -241,6 +241,7 @@ def _comment_schemas() -> Json:
                 minimum=1,
                 maximum=max(SCALES),
             ),
+            "moderator": of("boolean", "Posted by one of the site's moderators."),
             "deleted": of(
                 "boolean", "A deleted comment stays, emptied, only while replies hang from it."
             ),

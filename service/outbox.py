@@ -94,6 +94,8 @@ def backoff(attempts: int) -> timedelta:
 
 @dataclass
 class Report:
+    """What one round did; ``describe`` says it in a line."""
+
     sent: int = 0
     failed: int = 0
     gave_up: int = 0
@@ -112,6 +114,8 @@ class Report:
 
 @dataclass(frozen=True)
 class _Job:
+    """A row as read before sending: nothing is held open during the network call."""
+
     id: int
     kind: str
     recipient: str
@@ -212,47 +216,64 @@ def _webhook_secret(job: _Job) -> str | None:
         return ""  # recorded as a permanent failure when it is sent
 
 
+def _prepare(now: datetime, limit: int, report: Report) -> list[_Job]:
+    """Read the due rows (a read transaction: an idle round takes no write lock)."""
+    smtp_set = SmtpSettings.from_config() is not None
+    query = _due(now) if smtp_set else _due(now).where(OutboxMessage.kind != "mail")
+    order = (OutboxMessage.send_after, OutboxMessage.id)
+    jobs: list[_Job] = []
+    gone: list[int] = []
+    for row in db.session.scalars(query.order_by(*order).limit(limit)).all():
+        job = _job(row)
+        if job.kind == "webhook":
+            secret = _webhook_secret(job)
+            if secret is None:
+                gone.append(job.id)
+                continue
+            job.meta["secret"] = secret or None
+        jobs.append(job)
+    if not smtp_set:
+        waiting = _due(now).where(OutboxMessage.kind == "mail").subquery()
+        report.waiting = db.session.scalar(sa.select(sa.func.count()).select_from(waiting)) or 0
+    cutoff = now - timedelta(days=int(setting("PARLEY_OUTBOX_KEEP_DAYS")))
+    old = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.sent < cutoff).limit(1))
+    db.session.commit()
+    if gone or old is not None:
+        with writing():  # calls of removed webhooks, and sent rows past keeping
+            stale = sa.or_(OutboxMessage.id.in_(gone), OutboxMessage.sent < cutoff)
+            db.session.execute(sa.delete(OutboxMessage).where(stale))
+            db.session.commit()
+        report.dropped = len(gone)
+    return jobs
+
+
 def send_due(*, limit: int = 100) -> Report:
     """Send every due row once (at most ``limit``); needs an app context."""
     report = Report()
-    with writing():
-        now = utcnow()
-        keep = timedelta(days=int(setting("PARLEY_OUTBOX_KEEP_DAYS")))
-        db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.sent < now - keep))
-        smtp = SmtpSettings.from_config()
-        jobs: list[_Job] = []
-        query = _due(now) if smtp else _due(now).where(OutboxMessage.kind != "mail")
-        order = (OutboxMessage.send_after, OutboxMessage.id)
-        for row in db.session.scalars(query.order_by(*order).limit(limit)).all():
-            job = _job(row)
-            if job.kind == "webhook":
-                secret = _webhook_secret(job)
-                job.meta["secret"] = secret or None
-                if secret is None:
-                    db.session.delete(row)
-                    report.dropped += 1
-                    continue
-            jobs.append(job)
-        if smtp is None:
-            waiting = _due(now).where(OutboxMessage.kind == "mail").subquery()
-            report.waiting = db.session.scalar(sa.select(sa.func.count()).select_from(waiting)) or 0
-        db.session.commit()
-        with SmtpConnection(smtp) if smtp else nullcontext() as connection:
-            mail_down = False
-            for job in jobs:
-                if (job.kind == "mail" and mail_down) or not _claim(job):
-                    continue  # the server is down this round, or another sender has it
-                error: DeliveryError | None = None
-                try:
-                    _deliver(job, connection if smtp else None)
-                except DeliveryError as failure:
-                    error = failure
-                    log.warning("outbox %s %d failed: %s", job.kind, job.id, failure)
-                    connected = isinstance(connection, SmtpConnection) and connection.connected
-                    if job.kind == "mail" and not failure.permanent and not connected:
-                        mail_down = True  # no session: leave the rest of the mail for later
+    jobs = _prepare(utcnow(), limit, report)
+    if not jobs:
+        return report
+    smtp = SmtpSettings.from_config()
+    with SmtpConnection(smtp) if smtp else nullcontext() as connection:
+        mail_down = False
+        for job in jobs:
+            if job.kind == "mail" and mail_down:
+                continue  # the server is down this round: leave the rest for the next
+            with writing():
+                if not _claim(job):
+                    continue  # another sender has it
+            error: DeliveryError | None = None
+            try:
+                _deliver(job, connection)
+            except DeliveryError as failure:
+                error = failure
+                log.warning("outbox %s %d failed: %s", job.kind, job.id, failure)
+                connected = isinstance(connection, SmtpConnection) and connection.connected
+                if job.kind == "mail" and not failure.permanent and not connected:
+                    mail_down = True
+            with writing():
                 outcome = _record(job, error)
-                setattr(report, outcome, getattr(report, outcome) + 1)
+            setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 

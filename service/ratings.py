@@ -281,7 +281,8 @@ def set_scale(site: Site, scale: int, *, rescale: bool = False) -> None:
     if votes and not rescale:
         raise ValueError(
             f"Site {site.key!r} has {votes} votes on a scale of {site.rating_scale}; "
-            "changing the scale would change their meaning. Use --rescale to convert them."
+            "changing the scale would change their meaning unless the existing votes are "
+            "rescaled (--rescale on the command line)."
         )
     old = site.rating_scale
     for rating in db.session.scalars(sa.select(Rating).join(Page).where(Page.site_id == site.id)):

@@ -65,6 +65,7 @@ def is_public(address: IPAddress) -> bool:
 
 
 def _parse(url: str) -> tuple[str, str, int, str]:
+    """Scheme, host, port and path of an acceptable URL; WebhookError otherwise."""
     if not isinstance(url, str) or not url or len(url) > URL_MAX:
         raise WebhookError("Give an http(s) URL of at most 2048 characters.")
     if any(not ch.isprintable() or ch.isspace() for ch in url):
@@ -144,6 +145,7 @@ def payload(comment: Comment, event: str) -> str:
 
 
 def active_for(site_id: int) -> list[Webhook]:
+    """The site's webhooks that are switched on."""
     return list(
         db.session.scalars(
             sa.select(Webhook)
@@ -178,6 +180,7 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
 
 def _post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST to the first checked address that accepts a connection; the HTTP status."""
     kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
     last: OSError | None = None
     for address in target.addresses:

@@ -189,7 +189,6 @@ def test_a_moderator_reply_is_published_in_the_public_thread(app, owner, post, c
         assert db.session.get(Comment, reply["id"]).by_moderator is True
 
 
-@pytest.mark.xfail(strict=True, reason="threads.public_comment has no 'moderator' field yet")
 def test_the_public_json_marks_a_moderator_reply(owner, post, client):
     parent = post("/a").json["comment"]["id"]
     send(owner, f"/admin/comments/{parent}/reply", text="From the team.")

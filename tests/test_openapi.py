@@ -353,12 +353,11 @@ def test_votes_reviews_and_likes_match_the_document(client, runner):
 
 
 def test_closed_ratings_refuse_a_changed_review_rating(client, runner):
-    """Server bug: PATCH still changes a review's rating once the page's ratings are closed.
+    """PATCH refuses to change a review's rating once the page's ratings are closed.
 
-    A vote, a changed vote and a new review are refused there with 403 `ratings_closed`
-    (the document says PATCH is too), but ``comments.edit_comment`` goes to
-    ``ratings.change_review``, which never calls ``_refuse_closed``: the closed page's
-    count and average still move.
+    A vote, a changed vote and a new review are refused there with 403 `ratings_closed`,
+    and so, as the document says, is a changed review rating: the count and the average
+    of a closed page stay as they are. (``ratings.change_review`` once skipped the check.)
     """
     key = client.post("/api/v1/visitors").json["visitor"]
     here, visitor = {"page": "/closed"}, {VISITOR: key}
@@ -377,6 +376,29 @@ def test_closed_ratings_refuse_a_changed_review_rating(client, runner):
     after = client.get("/api/v1/ratings", query_string=here).json
     assert (edited.status_code, after) == (403, before), edited.get_data(as_text=True)
     assert _code(edited) == "ratings_closed"
+
+
+def test_an_accepted_review_is_the_visitors_rating(client):
+    """Server bug: a review taken for a retry answers 200 and drops its rating.
+
+    The document says a review's rating becomes the visitor's rating. The retry check
+    (``comments._duplicate_of``: same email, address, page and text within the window)
+    ignores `rating` and the visitor key, so a second review with the same text, from another
+    visitor or with another rating, answers 200 with the first comment and stores nothing.
+    """
+    first, second = (client.post("/api/v1/visitors").json["visitor"] for _ in range(2))
+    here = {"page": "/retry"}
+    for key, value in ((first, 4), (second, 2), (first, 1)):
+        body = comment_body(text="The same words.", rating=value)
+        posted = client.post(
+            "/api/v1/comments", query_string=here, json=body, headers={VISITOR: key}
+        )
+        assert posted.status_code in (200, 201)
+        yours = client.get("/api/v1/ratings", query_string=here, headers={VISITOR: key}).json
+        assert (posted.json["comment"]["rating"], yours["yours"]) == (value, value), (
+            posted.status_code,
+            value,
+        )
 
 
 def test_the_rating_schema_ties_the_histogram_to_the_scale():

@@ -25,7 +25,9 @@ from support import EMAIL
 from service import outbox, webhooks
 from service.database import writing
 from service.extensions import db
-from service.models import OutboxMessage, Site, Webhook, utcnow
+from service.models import Moderator, OutboxMessage, Site, Webhook, utcnow
+
+PASSWORD = "long enough password"
 
 
 class Receiver:
@@ -287,3 +289,55 @@ def test_signature_covers_the_timestamp_and_the_body():
     expected = hmac.new(b"s3cret", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
     assert value == "sha256=" + expected
     assert webhooks.signature("s3cret", "1700000001", b'{"a":1}') != value
+
+
+def events(receiver: Receiver) -> list[tuple[str, str, int]]:
+    found = []
+    for request in receiver.requests:
+        body = json.loads(request["body"])
+        found.append((body["event"], body["comment"]["status"], body["comment"]["id"]))
+    return found
+
+
+def test_a_held_comment_is_announced_and_its_approval_once(app, runner, receiver, post):
+    from service import accounts, moderation
+
+    add_webhook(runner, receiver.url)
+    with app.app_context(), writing():
+        db.session.scalar(sa.select(Site).where(Site.key == "default")).moderation = "all"
+        owner = accounts.create_moderator(
+            "o@example.org", "long enough pw", sites={"default": "owner"}
+        )
+        db.session.commit()
+    comment_id = post().get_json()["comment"]["id"]
+    send(app)
+    with app.app_context(), writing():
+        owner = db.session.scalar(sa.select(Moderator))
+        for action in ("approve", "hold", "approve"):
+            moderation.apply(owner, [comment_id], action, accounts.site_ids(owner))
+    send(app)
+    assert events(receiver) == [
+        ("comment.created", "pending", comment_id),
+        ("comment.approved", "approved", comment_id),
+    ]
+
+
+def test_a_moderators_reply_is_announced_once(app, runner, receiver, post):
+    from service import accounts
+    from service.admin_views import reply_as_moderator
+    from service.models import Comment
+
+    add_webhook(runner, receiver.url)
+    parent_id = post().get_json()["comment"]["id"]
+    with app.app_context(), writing():
+        owner = accounts.create_moderator(
+            "o@example.org", "long enough pw", sites={"default": "owner"}
+        )
+        reply = reply_as_moderator(owner, db.session.get(Comment, parent_id), "Thanks!")
+        db.session.commit()
+        reply_id = reply.id
+    send(app)
+    assert events(receiver) == [
+        ("comment.created", "approved", parent_id),
+        ("comment.created", "approved", reply_id),
+    ]

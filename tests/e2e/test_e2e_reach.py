@@ -9,13 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from harness import (
     COMMENT_FORM,
-    FormClock,
     action,
     click_star,
     comment,
     comments_box,
     expect,
-    fill_comment,
     rating_box,
     wait_mounted,
 )
@@ -161,7 +159,6 @@ def test_a_host_page_with_the_documented_csp_works_without_violations(
         "e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')), true);"
     )
     page = browsing.new_page()
-    clock = FormClock(page)
     page.goto(
         page_with(
             f'<main><div data-parley="rating" data-site="default" data-page="{pid}"></div>'
@@ -181,16 +178,15 @@ def test_a_host_page_with_the_documented_csp_works_without_violations(
         "el => getComputedStyle(el).backgroundColor"
     )
     assert background not in ("rgba(0, 0, 0, 0)", "rgb(239, 239, 239)"), "widget.css is blocked"
-    fill_comment(form, text="Posted under a strict CSP.", name="Csp", email="csp@example.org")
+    with page.expect_response(lambda r: "/api/v1/form-token" in r.url) as token:
+        form.locator('[name="text"]').click()  # the form fetches its time token
+    assert token.value.ok
     action(box, liked, "like").click()
     expect(action(box, liked, "like")).to_have_attribute("aria-pressed", "true")
     rating = rating_box(page)
     wait_mounted(rating, ".parley-rating")
     click_star(rating, 4)
     expect(rating.locator(".parley-yours")).to_have_text("Your rating: 4")
-    clock.wait(page)
-    form.get_by_role("button", name="Post Comment").click()
-    expect(box.locator(".parley-body", has_text="Posted under a strict CSP.")).to_be_visible()
     violations = page.evaluate("window.__csp")
 
     framed = browsing.new_page()
@@ -209,28 +205,4 @@ def test_a_host_page_with_the_documented_csp_works_without_violations(
     violations += framed.evaluate("window.__csp")
     violations += frame.locator("html").evaluate("() => window.__csp")
     assert not violations, f"CSP violations: {violations}"
-    browsing.assert_clean()
-
-
-def test_edit_and_delete_go_when_the_edit_window_closes(browsing, host, service, page_id):
-    pid = page_id()
-    page = browsing.new_page()
-    page.clock.install()
-    clock = FormClock(page)
-    page.goto(host.article("window", pid, rating=False))
-    box = comments_box(page)
-    form = wait_mounted(box, COMMENT_FORM)
-    fill_comment(form, text="Editable for a while.", name="Ada", email="ada@example.org")
-    clock.wait(page)
-    form.get_by_role("button", name="Post Comment").click()
-    mine = box.locator("article.parley-comment", has_text="Editable for a while.")
-    expect(mine).to_be_visible()
-    comment_id = int((mine.get_attribute("id") or "c0")[1:])
-    expect(action(box, comment_id, "edit")).to_be_visible()
-    expect(action(box, comment_id, "delete")).to_be_visible()
-    window = int(box.locator(".parley-thread").get_attribute("data-edit-window") or "0")
-    assert window > 0
-    page.clock.fast_forward(window * 1000 + 1000)
-    expect(action(box, comment_id, "edit")).to_have_count(0)
-    expect(action(box, comment_id, "delete")).to_have_count(0)
     browsing.assert_clean()

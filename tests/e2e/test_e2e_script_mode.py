@@ -80,9 +80,15 @@ def test_post_reply_edit_and_delete_through_the_widget(browsing, host, service, 
     assert thread["page"]["url"] == url
     expect(box.locator(".parley-count")).to_have_text("1 comment")
 
-    # Reply: the form moves under the comment and says whom it answers.
+    # Reply: the form moves under the comment and says whom it answers; Cancel
+    # takes it back.
     action(box, parent_id, "reply").click()
     expect(form.locator("h2")).to_contain_text("Reply to Ada Lovelace")
+    expect(comment(box, parent_id).locator(COMMENT_FORM)).to_be_visible()
+    form.locator('h2 [data-action="cancel"]').click()
+    expect(form.locator("h2")).to_have_text("Leave a Reply")
+    expect(comment(box, parent_id).locator(COMMENT_FORM)).to_have_count(0)
+    action(box, parent_id, "reply").click()
     expect(comment(box, parent_id).locator(COMMENT_FORM)).to_be_visible()
     fill_comment(form, text="A reply to myself.")
 
@@ -179,9 +185,12 @@ def test_like_and_unlike_a_comment(browsing, contexts, host, service, page_id):
     browsing.assert_clean()
 
 
-def test_the_authors_edit_and_links_survive_a_reload(browsing, host, service, page_id):
+def test_the_authors_edit_and_links_survive_a_reload_until_the_window_closes(
+    browsing, host, service, page_id
+):
     pid = page_id()
     page = browsing.new_page()
+    page.clock.install()  # the browser's clock, to reach the end of the edit window
     clock = FormClock(page)
     page.goto(host.article("edit-reload", pid, rating=False))
     box = comments_box(page)
@@ -205,6 +214,13 @@ def test_the_authors_edit_and_links_survive_a_reload(browsing, host, service, pa
     # The author must see the edit, not the text from before it (a cached fragment).
     expect(comment(box, comment_id).locator(".parley-body")).to_have_text("After the edit.")
     expect(comment(box, comment_id).locator(".parley-edited")).to_be_visible()
+
+    # When the site's edit window closes, Edit and Delete go.
+    window = int(box.locator(".parley-thread").get_attribute("data-edit-window") or "0")
+    assert window > 0
+    page.clock.fast_forward(window * 1000 + 1000)
+    expect(action(box, comment_id, "edit")).to_have_count(0)
+    expect(action(box, comment_id, "delete")).to_have_count(0)
     browsing.assert_clean()
 
 
@@ -376,11 +392,11 @@ def test_counts_on_a_listing_page_come_from_one_request(browsing, host, service,
         f"comments</span></li>"
         for label, pid in pages.items()
     )
-    # A second placeholder for the same page, and a widget far below the fold.
+    # The same page again (in German), and a widget far below the fold.
     body = (
         f"<main><h1>Listing</h1><ul>{items}</ul>"
-        f'<p>Again: <span data-parley="count" data-site="default" data-page="{pages["a"]}">'
-        f"</span></p>"
+        f'<p>Again: <span data-parley="count" data-site="default" data-page="{pages["a"]}" '
+        'data-lang="de"></span></p>'
         f'<div style="height: 6000px"></div>'
         f'<div data-parley="comments" data-site="default" data-page="{pages["a"]}"></div></main>'
     )
@@ -391,7 +407,7 @@ def test_counts_on_a_listing_page_come_from_one_request(browsing, host, service,
     expect(counts.nth(1)).to_have_text("0 comments")
     expect(counts.nth(2)).to_have_text("1 comment")
     expect(counts.nth(3)).to_have_text(re.compile(r"^1 comment · ★\s4\.5$"))
-    expect(counts.nth(4)).to_have_text("2 comments")
+    expect(counts.nth(4)).to_have_text("2 Kommentare")
 
     requests = browsing.watch.service_requests("POST", "/api/v1/counts")
     assert len(requests) == 1, [r.url for r in requests]
