@@ -11,8 +11,8 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 MODERATION_POLICIES = ("none", "all", "first-time", "links")
 
@@ -129,8 +129,7 @@ def _notifications(environ: Mapping[str, str]) -> dict[str, Any]:
         security = environ["PARLEY_SMTP_SECURITY"].strip().lower()
         if security not in SMTP_SECURITY:
             raise ConfigError(
-                f"PARLEY_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, "
-                f"not {security!r}"
+                f"PARLEY_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, not {security!r}"
             )
         out["PARLEY_SMTP_SECURITY"] = security
     if environ.get("PARLEY_PUBLIC_URL", "").strip():
