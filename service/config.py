@@ -174,6 +174,10 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         out["PARLEY_TRUSTED_PROXIES"] = _int(
             "PARLEY_TRUSTED_PROXIES", environ["PARLEY_TRUSTED_PROXIES"], 0, 10
         )
+    if "PARLEY_FORM_MIN_SECONDS" in environ:
+        out["PARLEY_FORM_MIN_SECONDS"] = _int(
+            "PARLEY_FORM_MIN_SECONDS", environ["PARLEY_FORM_MIN_SECONDS"], 0, 60
+        )
     if "PARLEY_ALLOWED_ORIGINS" in environ:
         out["PARLEY_ALLOWED_ORIGINS"] = _origins(environ["PARLEY_ALLOWED_ORIGINS"])
     if "PARLEY_RATELIMIT_ENABLED" in environ:

@@ -256,6 +256,11 @@ def _comment_schemas() -> Json:
                 "Replies not shown here: list them with `parent` set to this comment's id.",
                 minimum=0,
             ),
+            "replies_cursor": maybe(
+                "string",
+                "Where the replies not shown start: `GET /api/v1/comments?parent=<id>"
+                "&cursor=<this>`; null when every reply is shown.",
+            ),
         },
         description="A published comment. It never carries an email address.",
     )

@@ -34,6 +34,8 @@ class Node:
     comment: Comment
     replies: list[Node] = field(default_factory=list)
     more_replies: int = 0
+    # Where the replies not shown start: GET ...?parent=<id>&cursor=<this>.
+    replies_cursor: str | None = None
     rating: int | None = None
 
 
@@ -203,7 +205,10 @@ def _attach_replies(page: Page, nodes: list[Node], viewer: str | None = None) ->
         siblings[parent.comment.id] = count
         by_id[comment.id] = node
     for ident, count in siblings.items():
-        by_id[ident].more_replies = count - len(by_id[ident].replies)
+        node = by_id[ident]
+        node.more_replies = count - len(node.replies)
+        if node.more_replies > 0:
+            node.replies_cursor = encode_cursor("oldest", node.replies[-1].comment)
     for node in by_id.values():
         node.replies = [r for r in node.replies if _shown(r)]
 
@@ -236,6 +241,7 @@ def public_comment(node: Node) -> dict[str, Any]:
         "moderator": comment.by_moderator,
         "replies": [public_comment(r) for r in node.replies],
         "more_replies": node.more_replies,
+        "replies_cursor": node.replies_cursor,
     }
 
 

@@ -33,17 +33,27 @@ from .sites import find_page, get_or_create_page, get_site
 bp = Blueprint("widgets", __name__)
 
 FRAGMENT_MAX_AGE = 30
+THREAD_PAGE = 50
 
 
 def _thread_context(site: Site, key: str) -> dict[str, object]:
+    """A page of the thread: the first, or the one ``cursor`` names, or one comment's replies.
+
+    ``parent`` and ``cursor`` come from the "more replies" and "more comments"
+    links, which work with and without JavaScript.
+    """
     page = find_page(site, key)
-    thread = threads.read_thread(page, limit=100)
+    parent = validation.query_int("parent", request.args.get("parent"), 0, 0, validation.MAX_ID)
+    cursor = request.args.get("cursor") or None
+    thread = threads.read_thread(page, limit=THREAD_PAGE, cursor=cursor, parent_id=parent or None)
     return {
         "site": site,
         "page_key": key,
         "page": threads.public_page(page, key),
         "comments": [threads.public_comment(n) for n in thread.nodes],
         "next_cursor": thread.next_cursor,
+        "parent_id": parent or None,
+        "continued": bool(cursor or parent),
     }
 
 
@@ -87,7 +97,10 @@ def _site_and_page() -> tuple[Site, str]:
 def comments_fragment() -> Response:
     """The public thread fragment: the same for every visitor, so cacheable."""
     site, key = _site_and_page()
-    html = render_template("widget/comments.html", **_thread_context(site, key))
+    context = _thread_context(site, key)
+    # part=1: only the comments of a later page, for the loader to append.
+    template = "widget/_more.html" if request.args.get("part") == "1" else "widget/comments.html"
+    html = render_template(template, **context)
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = f"public, max-age={FRAGMENT_MAX_AGE}"
     return response

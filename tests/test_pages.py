@@ -173,3 +173,66 @@ def test_avatar_is_an_svg_drawn_by_the_service(client, post):
     assert response.mimetype == "image/svg+xml"
     assert response.get_data(as_text=True).lstrip().startswith("<svg")
     assert client.get("/avatar/not-hex.svg").status_code == 404
+
+
+def test_every_reply_is_reachable_without_javascript(app, client, post):
+    cap = app.config["PARLEY_REPLIES_PER_PARENT"]
+    top = post("/review", text="Top").json["comment"]
+    ids = [
+        post("/review", text=f"reply {i}", parent=top["id"]).json["comment"]["id"]
+        for i in range(cap + 2)
+    ]
+    html = client.get(THREAD).get_data(as_text=True)
+    more = re.search(r'class="parley-more"[^>]*href="([^"]+)"', html)
+    assert more, "no link to the replies that are not shown"
+    rest = client.get(more.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    for hidden in ids[cap:]:
+        assert f'id="c{hidden}"' in rest
+    assert f"Replies to comment #{top['id']}" in rest
+
+
+def test_top_level_comments_past_the_first_page_are_reachable(app, client, post):
+    from service import widgets
+
+    total = widgets.THREAD_PAGE + 3
+    with app.app_context():
+        import sqlalchemy as sa
+
+        from service.models import Comment, Page
+
+        first = post("/review", text="seed").json["comment"]
+        seed = db.session.get(Comment, first["id"])
+        page = db.session.scalar(sa.select(Page).where(Page.key == "/review"))
+        for i in range(total - 1):
+            clone = Comment(page_id=page.id, depth=0, author="A", text=f"c{i}",
+                            html=f"<p>c{i}</p>", status="approved", avatar=seed.avatar,
+                            email_index=seed.email_index, email_encrypted=seed.email_encrypted)
+            db.session.add(clone)
+            db.session.flush()
+            clone.root_id = clone.id
+        db.session.commit()
+    seen: set[str] = set()
+    url = THREAD
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen.update(re.findall(r'<article class="parley-comment[^"]*" id="(c\d+)"', html))
+        more = re.search(r'class="parley-more-comments"[^>]*href="([^"]+)"', html)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    assert len(seen) == total
+
+
+def test_the_fragment_serves_later_pages_as_parts_for_the_loader(app, client, post):
+    cap = app.config["PARLEY_REPLIES_PER_PARENT"]
+    top = post("/review", text="Top").json["comment"]
+    for i in range(cap + 1):
+        post("/review", text=f"reply {i}", parent=top["id"])
+    listed = client.get("/api/v1/comments?page=/review").json["comments"][0]
+    assert listed["more_replies"] == 1 and listed["replies_cursor"]
+    part = client.get(
+        "/widget/comments",
+        query_string={"site": "default", "page": "/review", "part": "1",
+                      "parent": top["id"], "cursor": listed["replies_cursor"]},
+    ).get_data(as_text=True)
+    assert part.count('<article class="parley-comment') == 1
+    assert f"reply {cap}" in part
+    assert "Leave a Reply" not in part

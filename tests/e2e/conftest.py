@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from harness import (
+    ARTIFACTS,
     CHROMIUM,
     LAUNCH_ARGS,
     MODERATED_SITE,
@@ -26,8 +27,14 @@ from service.config import new_data_key
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the item (fixtures save artifacts on failure), and
+    write the failure's text next to the trace and screenshots."""
     report = yield
     setattr(item, f"rep_{report.when}", report)
+    if report.failed and "browser" in item.keywords:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{safe_name(item.name)}-{report.when}-failure.txt"
+        path.write_text(report.longreprtext)
     return report
 
 

@@ -326,11 +326,12 @@ class Watch:
     foreign: list[str] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
     requests: list[Any] = field(default_factory=list)
+    pages: dict[int, Any] = field(default_factory=dict)  # id(request) -> its page
 
     def attach(self, page: Any) -> None:
         page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
         page.on("dialog", self._dialog)
-        page.on("request", self._request)
+        page.on("request", lambda request: self._request(request, page))
         page.on("response", self._response)
 
     def _dialog(self, dialog: Any) -> None:
@@ -338,8 +339,9 @@ class Watch:
         # The widget may ask "Delete this comment?"; the XSS test fails on any dialog.
         dialog.accept()
 
-    def _request(self, request: Any) -> None:
+    def _request(self, request: Any, page: Any) -> None:
         self.requests.append(request)
+        self.pages[id(request)] = page
         parts = urllib.parse.urlsplit(request.url)
         if parts.scheme in ("data", "blob", "about"):
             return
@@ -350,11 +352,16 @@ class Watch:
         if response.status >= 500:
             self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
 
-    def service_requests(self, method: str | None = None, path: str | None = None) -> list[Any]:
+    def service_requests(
+        self, method: str | None = None, path: str | None = None, *, pages: tuple[Any, ...] = ()
+    ) -> list[Any]:
+        """Requests to the service (by method, path, and the pages that made them)."""
         found = []
         for request in self.requests:
             parts = urllib.parse.urlsplit(request.url)
             if parts.netloc != self.service_host:
+                continue
+            if pages and not any(self.pages.get(id(request)) is p for p in pages):
                 continue
             if method and request.method != method:
                 continue
@@ -429,6 +436,8 @@ def open_context(
                 except Exception:  # noqa: BLE001 - a closed or crashed page
                     pass
             context.tracing.stop(path=str(ARTIFACTS / f"{name}-trace.zip"))
+            log = service.server.log()[service.server.log_offset :]
+            (ARTIFACTS / f"{name}-server.log").write_text(log[-20_000:])
         else:
             context.tracing.stop()
         context.close()
