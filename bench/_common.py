@@ -311,6 +311,13 @@ def machine() -> str:
     )
 
 
+def load_note() -> str:
+    """The 1/5/15-minute load averages: other work on the machine skews every number."""
+    one, five, fifteen = os.getloadavg()
+    busy = "  (the machine is busy: expect noisy numbers)" if one > 1.0 else ""
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}{busy}"
+
+
 # --- query plans ------------------------------------------------------------------------
 
 

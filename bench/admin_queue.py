@@ -70,6 +70,7 @@ def seed(app: Flask, comments: int, pages: int) -> None:
         db.session.commit()
         stored = db.session.scalar(sa.select(sa.func.count()).select_from(Comment))
         assert stored == comments, (stored, comments)
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -124,6 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = 15 if args.quick else 60
     print(f"admin_queue: {c.machine()}; {runs} timed runs per row")
+    print(f"  before: {c.load_note()}")
     results = {}
     for size, (comments, pages) in SIZES.items():
         with c.instance_folder(f"queue-{size}") as folder:
@@ -136,11 +138,13 @@ def main() -> None:
             )
             results[size] = measure(app, runs)
             with app.app_context():
+                db.session.remove()
                 db.engine.dispose()
     rows = []
     for label in QUERIES:
         small, large = results["1k"][label], results["100k"][label]
         rows.append([label, large[2], small[0], large[0], large[1], large[0] / small[0]])
+    print(f"  after: {c.load_note()}")
     print()
     print(
         c.table(

@@ -125,6 +125,7 @@ def prepare(instance: Path, url: str, env: dict[str, str], comments: int, pages:
                 connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                     "ANALYZE"
                 )  # what autovacuum does soon after a bulk load
+        db.session.remove()
         db.engine.dispose()
     return keys
 
@@ -133,6 +134,7 @@ def count_comments(instance: Path, url: str) -> int:
     app = c.create_app(c.bench_config(instance, url))
     with app.app_context():
         found = int(db.session.scalar(sa.select(sa.func.count()).select_from(Comment)))
+        db.session.remove()
         db.engine.dispose()
     return found
 
@@ -357,6 +359,7 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     print(f"load: {c.machine()}; gunicorn -w {WORKERS} (sync), clients on the same machine")
+    print(f"  before: {c.load_note()}")
     rows = []
     if not args.no_sqlite:
         with c.instance_folder("load-sqlite") as folder:
@@ -367,6 +370,7 @@ def main() -> None:
     else:
         with c.instance_folder("load-postgres") as folder, postgres_database() as url:
             rows += bench_backend("PostgreSQL", folder, url, args)
+    print(f"  after: {c.load_note()}")
     print()
     print(
         c.table(

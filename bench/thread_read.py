@@ -71,6 +71,7 @@ def seed(app: Flask, comments: int, pages: int, busy_tops: int = 0) -> list[str]
         db.session.commit()
         stored = db.session.scalar(sa.select(sa.func.count()).select_from(Comment))
         assert stored == comments, (stored, comments)
+        db.session.remove()
         db.engine.dispose()
     return keys
 
@@ -137,6 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = 40 if args.quick else 200
     print(f"thread_read: {c.machine()}; {runs} timed runs per row")
+    print(f"  before: {c.load_note()}")
     results: dict[str, dict[str, tuple[float, float, str]]] = {}
     for size, (comments, pages, busy_tops) in SIZES.items():
         with c.instance_folder(f"thread-{size}") as folder:
@@ -153,11 +155,13 @@ def main() -> None:
                 check_shape(app, BUSY, busy_tops)
                 results["busy"] = measure(app, keys, runs, BUSY)
             with app.app_context():
+                db.session.remove()
                 db.engine.dispose()
     rows = []
     for label in results["small"]:
         small, large = results["small"][label], results["large"][label]
         rows.append([label, small[0], small[1], large[0], large[1], large[0] / small[0]])
+    print(f"  after: {c.load_note()}")
     print()
     print(
         c.table(

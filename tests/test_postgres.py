@@ -275,8 +275,8 @@ def test_delete_leaves_a_placeholder_then_removes_it(app, post, client, page) ->
 
 
 def test_counts(post, client, page) -> None:
-    post(page + "/a")
-    post(page + "/a")
+    post(page + "/a", text="first")
+    post(page + "/a", text="second")  # the same text again would be a retry, not a comment
     post(page + "/b")
     pages = [page + "/a", page + "/b", page + "/none"]
     response = client.post("/api/v1/counts", json={"pages": pages})

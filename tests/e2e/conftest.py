@@ -11,6 +11,7 @@ import pytest
 from harness import (
     ARTIFACTS,
     CHROMIUM,
+    FORM_MIN_SECONDS,
     LAUNCH_ARGS,
     MODERATED_SITE,
     Browsing,
@@ -58,6 +59,8 @@ def service(host: HostSite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     extra = {
         "PARLEY_ALLOWED_ORIGINS": host.origin,
         "PARLEY_RATELIMIT_ENABLED": "false",
+        # The time trap stays on, shorter, so the suite waits less for it.
+        "PARLEY_FORM_MIN_SECONDS": str(int(FORM_MIN_SECONDS)),
         "PARLEY_DATA_KEY": new_data_key(),  # the same key for the server and the CLI
     }
     with running_server(instance, workers=2, env=extra) as server:
