@@ -19,32 +19,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-# The same defaults as service/config.py, so every setting has one when read here.
-DEFAULTS: dict[str, Any] = {
-    "PARLEY_PUBLIC_URL": None,
-    "PARLEY_SMTP_HOST": None,
-    "PARLEY_SMTP_PORT": None,
-    "PARLEY_SMTP_USER": None,
-    "PARLEY_SMTP_PASSWORD": None,
-    "PARLEY_SMTP_FROM": None,
-    "PARLEY_SMTP_SECURITY": "starttls",
-    "PARLEY_SMTP_TIMEOUT": 10,
-    "PARLEY_WEBHOOK_ALLOW_PRIVATE": False,
-    "PARLEY_WEBHOOK_TIMEOUT": 10,
-    "PARLEY_OUTBOX_MAX_ATTEMPTS": 8,
-    "PARLEY_OUTBOX_RETRY_SECONDS": 60,
-    "PARLEY_OUTBOX_INTERVAL": 5,
-    "PARLEY_OUTBOX_KEEP_DAYS": 7,
-    "PARLEY_MAIL_LINK_MAX_AGE": 3 * 24 * 60 * 60,
-    "PARLEY_CONFIRM_INTERVAL": 24 * 60 * 60,
-}
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
 
 def setting(name: str) -> Any:
-    """A notification setting from the app's config, else its documented default."""
-    value = current_app.config.get(name)
-    return DEFAULTS.get(name) if value is None else value
+    """A notification setting from the app's config (defaults live in service/config.py)."""
+    return current_app.config.get(name)
 
 
 class DeliveryError(Exception):
