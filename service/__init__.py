@@ -50,10 +50,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import admin, admin_views, api, api_votes, assets, notify_views, widgets
+    from . import (
+        admin,
+        admin_comments,
+        admin_lists,
+        admin_settings,
+        api,
+        api_votes,
+        assets,
+        notify_views,
+        widgets,
+    )
     from .sessions import ScopedSessionInterface
 
-    del api_votes, admin_views  # their routes live on api.bp and admin.bp
+    del api_votes, admin_comments, admin_lists, admin_settings  # routes on api.bp and admin.bp
     assets.register(app)
     app.session_interface = ScopedSessionInterface()
 

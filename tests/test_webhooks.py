@@ -324,7 +324,7 @@ def test_a_held_comment_is_announced_and_its_approval_once(app, runner, receiver
 
 def test_a_moderators_reply_is_announced_once(app, runner, receiver, post):
     from service import accounts
-    from service.admin_views import reply_as_moderator
+    from service.admin_comments import reply_as_moderator
     from service.models import Comment
 
     add_webhook(runner, receiver.url)
