@@ -311,11 +311,69 @@ def machine() -> str:
     )
 
 
-def load_note() -> str:
-    """The 1/5/15-minute load averages: other work on the machine skews every number."""
-    one, five, fifteen = os.getloadavg()
-    busy = "  (the machine is busy: expect noisy numbers)" if one > 1.0 else ""
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}{busy}"
+def _system_busy() -> float:
+    """CPU seconds the whole machine spent busy since boot (all cores)."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(parent: int) -> list[int]:
+    """The direct children of a process (e.g. gunicorn's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(entry.name))
+    return found
+
+
+def process_cpu(pids: Sequence[int]) -> float:
+    """CPU seconds (user + system) the given processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuWatch:
+    """How much of the machine's CPU went to other processes while something ran.
+
+    Other work on a shared machine skews every number; this makes it visible.
+    ``ours`` lists the extra processes that belong to the benchmark (server workers,
+    database backends) besides this process.
+    """
+
+    ours: Callable[[], Sequence[int]] = lambda: []
+    other_share: float = 0.0
+
+    @contextmanager
+    def watching(self) -> Iterator[CpuWatch]:
+        pids = list(self.ours())
+        busy, own, extra = _system_busy(), time.process_time(), process_cpu(pids)
+        wall = time.perf_counter()
+        try:
+            yield self
+        finally:
+            spent = (time.process_time() - own) + (process_cpu(pids) - extra)
+            elapsed = time.perf_counter() - wall
+            other = max(0.0, _system_busy() - busy - spent)
+            self.other_share = other / (elapsed * (os.cpu_count() or 1)) if elapsed else 0.0
+
+    def note(self) -> str:
+        return f"{self.other_share:.0%} of the machine's CPU went to other processes"
 
 
 # --- query plans ------------------------------------------------------------------------

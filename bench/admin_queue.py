@@ -125,7 +125,6 @@ def main() -> None:
     args = parser.parse_args()
     runs = 15 if args.quick else 60
     print(f"admin_queue: {c.machine()}; {runs} timed runs per row")
-    print(f"  before: {c.load_note()}")
     results = {}
     for size, (comments, pages) in SIZES.items():
         with c.instance_folder(f"queue-{size}") as folder:
@@ -136,7 +135,9 @@ def main() -> None:
                 f"  seeded {size}: {comments:,} comments over {pages:,} pages, 10% pending, "
                 f"in {time.perf_counter() - started:.1f}s"
             )
-            results[size] = measure(app, runs)
+            with c.CpuWatch().watching() as watch:
+                results[size] = measure(app, runs)
+            print(f"  measured {size}: {watch.note()}")
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
@@ -144,7 +145,6 @@ def main() -> None:
     for label in QUERIES:
         small, large = results["1k"][label], results["100k"][label]
         rows.append([label, large[2], small[0], large[0], large[1], large[0] / small[0]])
-    print(f"  after: {c.load_note()}")
     print()
     print(
         c.table(

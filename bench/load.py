@@ -88,6 +88,19 @@ def postgres_database() -> Iterator[str]:
             )
 
 
+def postgres_backends(url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends serving the benchmark database (same host)."""
+    if not url.startswith("postgresql"):
+        return []
+    import psycopg
+
+    with psycopg.connect(POSTGRES_ADMIN) as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (url.rsplit("/", 1)[1],)
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
 def environment(instance: Path, url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     env.pop("FLASK_APP", None)
@@ -316,8 +329,17 @@ def bench_backend(
             status, data = request(server.port, "GET", f"/api/v1/comments?{query}")
             assert status == 200, (status, data[:300])
         created = 0
+        workers = [server.process.pid, *c.child_pids(server.process.pid)]
+        backends = postgres_backends(url)
         for clients in CLIENTS:
-            run = drive(server.port, keys, clients, max_requests, max_seconds)
+            before = c.process_cpu(workers), c.process_cpu(backends), time.process_time()
+            with c.CpuWatch(lambda: [*workers, *backends]).watching() as watch:
+                run = drive(server.port, keys, clients, max_requests, max_seconds)
+            cpu = [
+                (c.process_cpu(workers) - before[0]) / run.total * 1000,
+                (c.process_cpu(backends) - before[1]) / run.total * 1000,
+                (time.process_time() - before[2]) / run.total * 1000,
+            ]
             created += run.created
             reads, posts = run.latencies["read"], run.latencies["post"]
             r50, r95 = c.summary(reads)
@@ -335,6 +357,8 @@ def bench_backend(
                     p50,
                     p95,
                     non2xx,
+                    "/".join(f"{v:.1f}" for v in cpu),
+                    f"{watch.other_share:.0%}",
                 ]
             )
             print(f"    {clients} clients: {dict(sorted(run.statuses.items()))}")
@@ -359,7 +383,6 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     print(f"load: {c.machine()}; gunicorn -w {WORKERS} (sync), clients on the same machine")
-    print(f"  before: {c.load_note()}")
     rows = []
     if not args.no_sqlite:
         with c.instance_folder("load-sqlite") as folder:
@@ -370,7 +393,6 @@ def main() -> None:
     else:
         with c.instance_folder("load-postgres") as folder, postgres_database() as url:
             rows += bench_backend("PostgreSQL", folder, url, args)
-    print(f"  after: {c.load_note()}")
     print()
     print(
         c.table(
@@ -385,6 +407,8 @@ def main() -> None:
                 "post p50 ms",
                 "post p95 ms",
                 "non-2xx",
+                "CPU ms/request server/db/client",
+                "other CPU",
             ],
             rows,
         )

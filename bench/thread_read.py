@@ -121,6 +121,15 @@ def measure(
     return out
 
 
+def reply_query_plan(app: Flask, page: str) -> str:
+    """SQLite's plan for the query that fetches the replies of a page of comments."""
+    client = app.test_client()
+    with c.captured_sql(app) as statements:
+        client.get("/api/v1/comments", query_string={"site": "default", "page": page})
+    replies = [(sql, params) for sql, params in statements if "row_number()" in sql]
+    return "; ".join(plan for _q, plan in c.sqlite_plans(app, replies))
+
+
 def check_shape(app: Flask, page: str = THREAD, tops: int = THREAD_TOPS) -> None:
     """The measured read really returns 100 top-level comments with 3 replies each."""
     client = app.test_client()
@@ -138,8 +147,8 @@ def main() -> None:
     args = parser.parse_args()
     runs = 40 if args.quick else 200
     print(f"thread_read: {c.machine()}; {runs} timed runs per row")
-    print(f"  before: {c.load_note()}")
     results: dict[str, dict[str, tuple[float, float, str]]] = {}
+    plan = ""
     for size, (comments, pages, busy_tops) in SIZES.items():
         with c.instance_folder(f"thread-{size}") as folder:
             app = c.migrated_app(c.bench_config(folder))
@@ -150,10 +159,13 @@ def main() -> None:
                 f"in {time.perf_counter() - started:.1f}s"
             )
             check_shape(app)
-            results[size] = measure(app, keys, runs)
-            if busy_tops:
-                check_shape(app, BUSY, busy_tops)
-                results["busy"] = measure(app, keys, runs, BUSY)
+            with c.CpuWatch().watching() as watch:
+                results[size] = measure(app, keys, runs)
+                if busy_tops:
+                    check_shape(app, BUSY, busy_tops)
+                    results["busy"] = measure(app, keys, runs, BUSY)
+                    plan = reply_query_plan(app, BUSY)
+            print(f"  measured {size}: {watch.note()}")
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
@@ -161,7 +173,6 @@ def main() -> None:
     for label in results["small"]:
         small, large = results["small"][label], results["large"][label]
         rows.append([label, small[0], small[1], large[0], large[1], large[0] / small[0]])
-    print(f"  after: {c.load_note()}")
     print()
     print(
         c.table(
@@ -198,6 +209,7 @@ def main() -> None:
     print()
     for label, (_m, _p, scans) in results["large"].items():
         print(f"  full scans of comment, {label}: {scans}")
+    print(f"  replies query plan (busy thread): {plan}")
 
 
 if __name__ == "__main__":

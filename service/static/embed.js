@@ -20,14 +20,11 @@
  * comment HTML go through the HTML parser (inside a <template>).
  */
 (() => {
-  "use strict";
-
-  const script = document.currentScript ||
-    [].find.call(document.scripts, (s) => /\/embed(\.min)?\.js([?#]|$)/.test(s.src));
-  if (!script || window.Parley) return;
+  if (window.Parley) return;
   // The service's base URL: where this file came from (/embed.js, or a copy
   // under /assets/VERSION/ or /static/; the service may live under a path).
-  const BASE = script.src.replace(/(\/assets\/[^/]+|\/static)?\/embed(\.min)?\.js([?#].*)?$/, "");
+  // (document.currentScript: set while a classic script, async too, first runs.)
+  const BASE = document.currentScript.src.replace(/(\/assets\/[^/]+|\/static)?\/embed(\.min)?\.js([?#].*)?$/, "");
   const ORIGIN = new URL(BASE).origin;
   // The server puts widget.css's absolute, versioned URL here.
   let CSS = "__PARLEY_CSS_URL__";
@@ -93,10 +90,10 @@
 
   // A message shown in `box` (after its note line if it has one).
   function flash(box, text, error) {
-    let p = box.querySelector(":scope > .parley-js-flash");
+    let p = box.querySelector(":scope>.parley-js-flash");
     if (!p) {
       p = h("p");
-      const note = box.querySelector(":scope > .parley-note");
+      const note = box.querySelector(":scope>.parley-note");
       if (note) note.after(p);
       else box.append(p);
     }
@@ -105,7 +102,9 @@
     p.textContent = text;
   }
 
-  const message = (ctx, error) => (error.status ? error.message : ctx.T.net);
+  // What went wrong: the service's own message, else "no connection" (a network
+  // error, or a fragment's failed response: neither has a message for people).
+  const message = (ctx, error) => (error.status && error.message) || ctx.T.net;
 
   /* ----------------------------------------------------------- storage */
 
@@ -127,12 +126,16 @@
     return state;
   }
 
-  function save(state) {
+  // Load the state, let `change` edit it, store it; returns it.
+  function update(change) {
+    const state = load();
+    change(state);
     try {
       localStorage.setItem(STORE, JSON.stringify(state));
     } catch (e) {
       memory = state;
     }
+    return state;
   }
 
   /* --------------------------------------------------------------- API */
@@ -150,23 +153,15 @@
       if (method !== "GET" && path !== "counts") {
         // Fragments are cached for a while: after a write, this reader fetches
         // them fresh for a minute (see `fragment`), so a reload shows their change.
-        const state = load();
-        state.w = Date.now();
-        save(state);
+        update((state) => (state.w = Date.now()));
       }
       return data;
     }
     const error = (data && data.error) || {};
     if (error.code === "bad_visitor") {
-      const state = load(); // a key the service no longer accepts: the next try gets a new one
-      delete state.v;
-      save(state);
+      update((state) => delete state.v); // a key the service no longer accepts: the next try gets a new one
     }
-    throw Object.assign(new Error(error.message || response.statusText), {
-      status: response.status,
-      code: error.code,
-      fields: error.fields || {},
-    });
+    throw { message: error.message || response.statusText, status: response.status, code: error.code, fields: error.fields };
   }
 
   // The visitor key, asked for only when first needed (a like, a vote).
@@ -174,9 +169,7 @@
     let key = load().v;
     if (!key) {
       key = (await call("POST", "visitors", { site: ctx.site })).visitor;
-      const state = load();
-      state.v = key;
-      save(state);
+      update((state) => (state.v = key));
     }
     return key;
   }
@@ -184,14 +177,21 @@
   const asVisitor = async (ctx, method, path, body) =>
     call(method, path, ctx, body, { "X-Parley-Visitor": await visitor(ctx) });
 
+  // GET the reader's own likes or vote, if they have a visitor key already.
+  function getOwn(ctx, path, then) {
+    const key = load().v;
+    if (key) call("GET", path, ctx, null, { "X-Parley-Visitor": key }).then(then, () => {});
+  }
+
   // A fragment, parsed inert (in a <template>: nothing runs, nothing loads);
   // past the browser's cache for a minute after this reader wrote something.
-  async function fragment(kind, ctx) {
-    const response = await fetch(BASE + "/widget/" + kind + "?" + query(ctx), {
+  // `more`: further parameters (a later page of the thread: "&part=1&cursor=...").
+  async function fragment(kind, ctx, more) {
+    const response = await fetch(BASE + "/widget/" + kind + "?" + query(ctx) + (more || ""), {
       credentials: "omit",
       cache: Date.now() - load().w < 6e4 ? "no-cache" : "default",
     });
-    if (!response.ok) throw new Error(response.status);
+    if (!response.ok) throw response; // see `message`
     const template = h("template");
     template.innerHTML = await response.text();
     return template.content;
@@ -199,19 +199,20 @@
 
   /* -------------------------------------------------------- the thread */
 
-  const actionsOf = (article) => article.querySelector(":scope > .parley-actions");
+  const actionsOf = (article) => article.querySelector(":scope>.parley-actions");
 
-  function go(ctx, id) {
-    const el = ctx.root.querySelector("#c" + id);
+  // `hash`: "#c12".
+  function go(ctx, hash) {
+    const el = ctx.root.querySelector(hash);
     if (!el) return;
     el.classList.add("parley-target");
-    el.scrollIntoView({ block: "center" });
+    el.scrollIntoView();
   }
 
   // An own comment the public thread does not show (yet): built from its JSON.
   function commentElement(ctx, c, pending) {
     const meta = h("header", { className: "parley-meta" });
-    if (c.avatar) meta.append(h("img", { className: "parley-avatar", src: c.avatar, alt: "", width: 40, height: 40 }));
+    if (c.avatar) meta.append(h("img", { className: "parley-avatar", src: c.avatar, alt: "" }));
     meta.append(
       h("span", { className: "parley-author", textContent: c.author }),
       h("a", { className: "parley-permalink", href: "#c" + c.id },
@@ -221,7 +222,7 @@
     const body = h("div", { className: "parley-body" });
     body.innerHTML = c.html; // the service's own sanitised HTML
     return h("article", {
-      className: "parley-comment",
+      className: "parley-comment parley-local",
       id: "c" + c.id,
       "data-id": c.id,
       "data-created": c.created,
@@ -233,31 +234,33 @@
     const el = commentElement(ctx, c, mine.st === "pending");
     const parent = c.parent && thread.querySelector("#c" + c.parent);
     if (parent) {
-      let replies = parent.querySelector(":scope > .parley-replies");
+      let replies = parent.querySelector(":scope>.parley-replies");
       if (!replies) parent.append((replies = h("div", { className: "parley-replies" })));
       replies.append(el);
     } else {
       const empty = thread.querySelector(".parley-empty");
       if (empty) empty.remove();
-      thread.append(el);
+      thread.insertBefore(el, thread.querySelector(":scope>[data-more]")); // null: at the end
     }
   }
 
   // Personal state over the public thread: own comments (pending ones marked),
-  // Edit/Delete within the edit window, likes.
+  // Edit/Delete within the edit window, likes. Again after each "more" page:
+  // it only adds what is missing.
   function decorate(ctx) {
     const thread = ctx.root.querySelector(".parley-thread");
-    const state = load();
-    const span = (+thread.dataset.editWindow || 900) * 1000;
-    for (const id in state.c) {
-      const mine = state.c[id];
-      // Forget what the thread will never show: a day for published, 30 for pending.
-      if (Date.now() - mine.at > (mine.st === "pending" ? 30 : 1) * 864e5) delete state.c[id];
-      else if (mine.s !== ctx.site || mine.p !== ctx.page || !mine.j) continue;
-      else if (thread.querySelector("#c" + id)) delete mine.j;
-      else placeLocal(ctx, thread, mine);
-    }
-    save(state);
+    for (const el of thread.querySelectorAll(".parley-local")) el.remove(); // placed again below
+    const span = thread.dataset.editWindow * 1000 || 9e5;
+    const state = update((state) => {
+      for (const id in state.c) {
+        const mine = state.c[id];
+        // Forget what the thread will never show: a day for published, 30 for pending.
+        if (Date.now() - mine.at > (mine.st === "pending" ? 30 : 1) * 864e5) delete state.c[id];
+        else if (mine.s !== ctx.site || mine.p !== ctx.page || !mine.j) continue;
+        else if (thread.querySelector("#c" + id)) delete mine.j; // the public thread has it now
+        else placeLocal(ctx, thread, mine);
+      }
+    });
     for (const article of thread.querySelectorAll(".parley-comment")) {
       const mine = state.c[article.dataset.id];
       const left = mine && !article.matches(".parley-deleted") &&
@@ -272,13 +275,40 @@
         setTimeout(() => buttons.forEach((b) => b.remove()), left);
       }
     }
-    if (state.v) {
-      call("GET", "likes", ctx, null, { "X-Parley-Visitor": state.v }).then((d) => {
-        for (const id of d.liked) {
-          const like = thread.querySelector("#c" + id + " > .parley-actions > .parley-like");
-          if (like) like.setAttribute("aria-pressed", "true");
-        }
-      }, () => {});
+    for (const link of thread.querySelectorAll("[data-more]")) ahead(ctx, link).catch(() => {});
+    getOwn(ctx, "likes", (d) => {
+      for (const id of d.liked) {
+        const like = thread.querySelector("#c" + id + ">.parley-actions>.parley-like");
+        if (like) like.setAttribute("aria-pressed", "true");
+      }
+    });
+  }
+
+  // "More replies" / "Load more comments": the page a link stands for (only its
+  // comments, and a new link if there are still more), asked for as soon as the
+  // link is in the thread (see `decorate`), so that a click shows it at once.
+  const ahead = (ctx, link) => link.next || (link.next = fragment("comments", ctx,
+    "&part=1&cursor=" + enc(link.dataset.cursor) + (link.dataset.parent ? "&parent=" + link.dataset.parent : "")));
+
+  // A click: that page in place of the link (replies into the comment's
+  // .parley-replies, a new link after it); a busy copy meanwhile.
+  async function more(ctx, comment, link) {
+    const parent = comment || link.parentNode; // the thread for "load more comments"
+    const busy = h("span", { className: link.className, textContent: link.textContent, "data-busy": "" });
+    link.replaceWith(busy);
+    try {
+      const content = await ahead(ctx, link);
+      if (comment) {
+        let replies = comment.querySelector(":scope>.parley-replies");
+        if (!replies) busy.before((replies = h("div", { className: "parley-replies" })));
+        for (const el of [...content.children]) if (!el.dataset.more) replies.append(el);
+      }
+      busy.replaceWith(content);
+      decorate(ctx);
+    } catch (e) {
+      link.next = 0; // asked for again on the next click (the link's href is the standalone page)
+      busy.replaceWith(link);
+      flash(parent, ctx.T.net, true);
     }
   }
 
@@ -298,10 +328,17 @@
   /* ---------------------------------------------------------- the form */
 
   // The signed time token the API wants with a widget post: fetched when the
-  // form is first focused, and again when it has expired.
-  async function formToken(ctx, renew) {
+  // form is first focused (one request, however many fields get the focus),
+  // and again when it has expired. Never fails: a post without a token is
+  // refused, and the form says why.
+  function formToken(ctx, renew) {
     const field = ctx.form.elements.form_token;
-    if (renew || !field.value) field.value = (await call("GET", "form-token", ctx)).form_token;
+    if (renew || !(field.value || ctx.token)) {
+      ctx.token = call("GET", "form-token", ctx)
+        .then((d) => (field.value = d.form_token), () => {})
+        .then(() => (ctx.token = 0)); // the next focus or post may ask again
+    }
+    return ctx.token;
   }
 
   function clearErrors(form) {
@@ -346,23 +383,23 @@
         body.url = location.href;
       }
       const d = await call("POST", "comments", ctx, body);
-      const state = load();
-      state.c[d.comment.id] = {
-        t: d.edit_token, x: body.text, s: ctx.site, p: ctx.page, at: Date.now(), st: d.status, j: d.comment,
-      };
-      save(state);
+      update((state) => {
+        state.c[d.comment.id] = {
+          t: d.edit_token, x: body.text, s: ctx.site, p: ctx.page, at: Date.now(), st: d.status, j: d.comment,
+        };
+      });
       f.text.value = "";
       f.form_token.value = ""; // one token per post
       await refreshThread(ctx);
-      go(ctx, d.comment.id);
+      go(ctx, "#c" + d.comment.id);
       flash(form, d.status === "pending" ? ctx.T.held : ctx.T.sent);
     } catch (e) {
       let text = message(ctx, e);
       if (e.code === "form_expired" || e.code === "bad_form_token") {
-        formToken(ctx, true).catch(() => {});
+        formToken(ctx, true);
         text = ctx.T.expired;
       }
-      showErrors(form, e.fields || {});
+      showErrors(form, e.fields); // none: a network error
       flash(form, text, true);
     } finally {
       submit.disabled = false;
@@ -390,11 +427,11 @@
   function edit(ctx, article) {
     const id = article.dataset.id;
     const mine = load().c[id];
-    const body = article.querySelector(":scope > .parley-body");
+    const body = article.querySelector(":scope>.parley-body");
     if (!mine || body.hidden) return;
-    const text = h("textarea", { value: mine.x || body.textContent.trim(), rows: 6, maxLength: 10000, "aria-label": ctx.T.edit });
+    const text = h("textarea", { value: mine.x || body.textContent.trim(), rows: 6, "aria-label": ctx.T.edit });
     const form = h("form", { className: "parley-form parley-edit" }, text, h("p", {},
-      h("button", { type: "submit", textContent: ctx.T.save }), " ",
+      h("button", { type: "submit", textContent: ctx.T.save }),
       h("button", { type: "button", className: "parley-link", textContent: ctx.T.cancel, onclick: close })));
     function close() {
       form.remove();
@@ -404,14 +441,18 @@
       e.preventDefault();
       try {
         const d = await call("PATCH", "comments/" + id, ctx, { text: text.value }, { "X-Parley-Edit-Token": mine.t });
-        const state = load();
-        const stored = state.c[id];
-        if (stored) {
-          stored.x = text.value;
-          if (stored.j) stored.j = d.comment;
-          save(state);
-        }
+        update((state) => {
+          const stored = state.c[id];
+          if (stored) {
+            stored.x = text.value;
+            if (stored.j) stored.j = d.comment;
+          }
+        });
         body.innerHTML = d.comment.html; // the service's own sanitised HTML
+        const meta = article.querySelector(":scope>.parley-meta");
+        if (!meta.querySelector(".parley-edited")) {
+          meta.append(h("span", { className: "parley-edited", textContent: "(edited)" }));
+        }
         close();
       } catch (err) {
         flash(form, message(ctx, err), true);
@@ -428,22 +469,19 @@
     if (!mine || !confirm(ctx.T.confirm)) return;
     try {
       await call("DELETE", "comments/" + id, ctx, null, { "X-Parley-Edit-Token": mine.t });
-      const state = load();
-      delete state.c[id];
-      save(state);
+      update((state) => delete state.c[id]);
       await refreshThread(ctx);
     } catch (e) {
       flash(actionsOf(article), message(ctx, e), true);
     }
   }
 
-  async function like(ctx, el) {
-    const article = el.closest(".parley-comment");
+  async function like(ctx, article, el) {
     const on = el.getAttribute("aria-pressed") !== "true";
     el.disabled = true;
     try {
       const d = await asVisitor(ctx, on ? "PUT" : "DELETE", "comments/" + article.dataset.id + "/like");
-      el.setAttribute("aria-pressed", String(d.liked));
+      el.setAttribute("aria-pressed", d.liked);
       el.querySelector(".parley-like-n").textContent = d.likes;
     } catch (e) {
       flash(actionsOf(article), message(ctx, e), true);
@@ -472,7 +510,7 @@
   // The rating box's JSON-LD goes into the host page's <head> (as a new
   // element with textContent: it is JSON from the service, never HTML).
   function jsonld(ctx) {
-    const found = ctx.root.querySelector("script[type='application/ld+json']");
+    const found = ctx.root.querySelector("[type='application/ld+json']");
     if (ctx.ld) ctx.ld.remove();
     if (!found) return;
     found.remove();
@@ -494,32 +532,29 @@
 
   /* --------------------------------------------------------- one widget */
 
+  // What a click on [data-action] does: (ctx, its comment, the element).
+  const ACTIONS = { reply, cancel: cancelReply, like, edit, delete: remove, retract: (ctx) => rate(ctx, 0) };
+
   // Wire a mounted widget (a shadow root's box, or the framed page's <main>).
   function enhance(ctx) {
     const root = ctx.root;
     root.classList.add("parley-js"); // shows what needs the script (like buttons)
     root.addEventListener("click", (e) => {
-      const target = e.target.closest("[data-action]");
+      const target = e.target.closest("[data-action], [data-more]");
       if (!target) return;
       const article = target.closest(".parley-comment");
       const action = target.dataset.action;
       e.preventDefault();
-      if (action === "reply") reply(ctx, article);
-      else if (action === "cancel") cancelReply(ctx);
-      else if (action === "like") like(ctx, target);
-      else if (action === "edit") edit(ctx, article);
-      else if (action === "delete") remove(ctx, article);
-      else if (action === "retract") rate(ctx, 0);
+      (action ? ACTIONS[action] : more)(ctx, article, target);
     });
     root.addEventListener("submit", (e) => {
-      if (e.defaultPrevented) return;
       e.preventDefault();
       const checked = e.target.querySelector(".parley-star-input:checked");
       if (e.target === ctx.form) send(ctx);
       else if (checked) rate(ctx, +checked.value);
     });
     root.addEventListener("focusin", (e) => {
-      if (ctx.form && ctx.form.contains(e.target)) formToken(ctx).catch(() => {});
+      if (ctx.form && ctx.form.contains(e.target)) formToken(ctx);
     });
 
     ctx.form = root.querySelector(".parley-form");
@@ -532,16 +567,14 @@
       decorate(ctx);
       // A comment's permalink (#c12) is in this page's address: go there.
       const jump = () => {
-        const target = /^#c(\d+)$/.exec(location.hash);
-        if (target) go(ctx, target[1]);
+        if (/^#c\d+$/.test(location.hash)) go(ctx, location.hash);
       };
       jump();
       addEventListener("hashchange", jump);
     }
     if (root.querySelector(".parley-rating")) {
       if (!ctx.framed) jsonld(ctx);
-      const key = load().v;
-      if (key) call("GET", "ratings", ctx, null, { "X-Parley-Visitor": key }).then((d) => showYours(ctx, d.yours), () => {});
+      getOwn(ctx, "ratings", (d) => showYours(ctx, d.yours));
     }
   }
 
@@ -561,14 +594,15 @@
     if (d.mode === "iframe") return frame(el, ctx);
     try {
       const content = await fragment(d.parley, ctx);
-      const box = (ctx.root = h("div", { hidden: true })); // shown once its styles are in
+      // Shown and wired once its styles are in (a hidden box cannot scroll
+      // to a permalink, nor be used).
+      const box = (ctx.root = h("div", { hidden: true }, content));
       const link = h("link", { rel: "stylesheet", href: CSS });
       link.onload = link.onerror = () => {
         box.hidden = false;
+        enhance(ctx);
       };
       el.attachShadow({ mode: "open" }).append(link, box);
-      box.append(content);
-      enhance(ctx);
     } catch (e) {
       // not mounted: nothing to undo
     }
@@ -632,8 +666,6 @@
 
   /* ------------------------------------------------------------- start */
 
-  const seen = new WeakSet();
-
   // Every placeholder not handled yet; widgets load as they near the viewport.
   function scan() {
     const found = [];
@@ -647,8 +679,8 @@
       }
     }, { rootMargin: "600px 0px" });
     for (const el of document.querySelectorAll("[data-parley]")) {
-      if (seen.has(el)) continue;
-      seen.add(el);
+      if (el.parleySeen) continue;
+      el.parleySeen = 1;
       if (el.dataset.parley === "count") found.push(el);
       else if (observer) observer.observe(el);
       else mount(el);
