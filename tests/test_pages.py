@@ -204,9 +204,17 @@ def test_top_level_comments_past_the_first_page_are_reachable(app, client, post)
         seed = db.session.get(Comment, first["id"])
         page = db.session.scalar(sa.select(Page).where(Page.key == "/review"))
         for i in range(total - 1):
-            clone = Comment(page_id=page.id, depth=0, author="A", text=f"c{i}",
-                            html=f"<p>c{i}</p>", status="approved", avatar=seed.avatar,
-                            email_index=seed.email_index, email_encrypted=seed.email_encrypted)
+            clone = Comment(
+                page_id=page.id,
+                depth=0,
+                author="A",
+                text=f"c{i}",
+                html=f"<p>c{i}</p>",
+                status="approved",
+                avatar=seed.avatar,
+                email_index=seed.email_index,
+                email_encrypted=seed.email_encrypted,
+            )
             db.session.add(clone)
             db.session.flush()
             clone.root_id = clone.id
@@ -230,8 +238,13 @@ def test_the_fragment_serves_later_pages_as_parts_for_the_loader(app, client, po
     assert listed["more_replies"] == 1 and listed["replies_cursor"]
     part = client.get(
         "/widget/comments",
-        query_string={"site": "default", "page": "/review", "part": "1",
-                      "parent": top["id"], "cursor": listed["replies_cursor"]},
+        query_string={
+            "site": "default",
+            "page": "/review",
+            "part": "1",
+            "parent": top["id"],
+            "cursor": listed["replies_cursor"],
+        },
     ).get_data(as_text=True)
     assert part.count('<article class="parley-comment') == 1
     assert f"reply {cap}" in part
