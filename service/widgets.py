@@ -33,7 +33,7 @@ from .sites import find_page, get_or_create_page, get_site
 bp = Blueprint("widgets", __name__)
 
 FRAGMENT_MAX_AGE = 30
-THREAD_PAGE = 50
+THREAD_PAGE = 100
 
 
 def _thread_context(site: Site, key: str) -> dict[str, object]:

@@ -27,8 +27,8 @@
   const BASE = document.currentScript.src.replace(/(\/assets\/[^/]+|\/static)?\/embed(\.min)?\.js([?#].*)?$/, "");
   const ORIGIN = new URL(BASE).origin;
   // The server puts widget.css's absolute, versioned URL here.
-  let CSS = "__PARLEY_CSS_URL__";
-  if (!/^http/.test(CSS)) CSS = BASE + "/static/widget.css";
+  // (The source served as it is, from /static/, keeps the placeholder.)
+  const CSS = "__PARLEY_CSS_URL__".replace(/^_.*/, BASE + "/static/widget.css");
 
   /* ----------------------------------------------------------- strings */
 
@@ -183,11 +183,11 @@
     if (key) call("GET", path, ctx, null, { "X-Parley-Visitor": key }).then(then, () => {});
   }
 
-  // A fragment, parsed inert (in a <template>: nothing runs, nothing loads);
-  // past the browser's cache for a minute after this reader wrote something.
-  // `more`: further parameters (a later page of the thread: "&part=1&cursor=...").
-  async function fragment(kind, ctx, more) {
-    const response = await fetch(BASE + "/widget/" + kind + "?" + query(ctx) + (more || ""), {
+  // A fragment ("comments", "rating") for a query ("?site=...&page=..."), parsed
+  // inert (in a <template>: nothing runs, nothing loads); past the browser's
+  // cache for a minute after this reader wrote something.
+  async function fragment(kind, search) {
+    const response = await fetch(BASE + "/widget/" + kind + search, {
       credentials: "omit",
       cache: Date.now() - load().w < 6e4 ? "no-cache" : "default",
     });
@@ -275,7 +275,7 @@
         setTimeout(() => buttons.forEach((b) => b.remove()), left);
       }
     }
-    for (const link of thread.querySelectorAll("[data-more]")) ahead(ctx, link).catch(() => {});
+    for (const link of thread.querySelectorAll("[data-more]")) ahead(link).catch(() => {});
     getOwn(ctx, "likes", (d) => {
       for (const id of d.liked) {
         const like = thread.querySelector("#c" + id + ">.parley-actions>.parley-like");
@@ -287,28 +287,30 @@
   // "More replies" / "Load more comments": the page a link stands for (only its
   // comments, and a new link if there are still more), asked for as soon as the
   // link is in the thread (see `decorate`), so that a click shows it at once.
-  const ahead = (ctx, link) => link.next || (link.next = fragment("comments", ctx,
-    "&part=1&cursor=" + enc(link.dataset.cursor) + (link.dataset.parent ? "&parent=" + link.dataset.parent : "")));
+  // The link's own query (site, page, cursor, parent: the standalone page's)
+  // names that page.
+  const ahead = (link) => link.next || (link.next = fragment("comments", link.search + "&part=1"));
 
   // A click: that page in place of the link (replies into the comment's
   // .parley-replies, a new link after it); a busy copy meanwhile.
   async function more(ctx, comment, link) {
-    const parent = comment || link.parentNode; // the thread for "load more comments"
     const busy = h("span", { className: link.className, textContent: link.textContent, "data-busy": "" });
     link.replaceWith(busy);
     try {
-      const content = await ahead(ctx, link);
+      const content = await ahead(link);
       if (comment) {
         let replies = comment.querySelector(":scope>.parley-replies");
         if (!replies) busy.before((replies = h("div", { className: "parley-replies" })));
-        for (const el of [...content.children]) if (!el.dataset.more) replies.append(el);
+        replies.append(content); // and after it, the new link if any
+        const next = replies.querySelector(":scope>[data-more]");
+        if (next) replies.after(next);
       }
       busy.replaceWith(content);
       decorate(ctx);
     } catch (e) {
       link.next = 0; // asked for again on the next click (the link's href is the standalone page)
       busy.replaceWith(link);
-      flash(parent, ctx.T.net, true);
+      flash(link.parentNode, ctx.T.net, true); // the comment, or the thread
     }
   }
 
@@ -317,7 +319,7 @@
   async function refreshThread(ctx) {
     cancelReply(ctx);
     try {
-      const fresh = (await fragment("comments", ctx)).querySelector(".parley-thread");
+      const fresh = (await fragment("comments", "?" + query(ctx))).querySelector(".parley-thread");
       ctx.root.querySelector(".parley-thread").replaceWith(fresh);
     } catch (e) {
       // keep the thread shown
@@ -521,7 +523,7 @@
     const box = ctx.root.querySelector(".parley-rate");
     try {
       const summary = await asVisitor(ctx, value ? "PUT" : "DELETE", "ratings", value ? { value } : null);
-      const fresh = (await fragment("rating", ctx)).querySelector(".parley-rating");
+      const fresh = (await fragment("rating", "?" + query(ctx))).querySelector(".parley-rating");
       ctx.root.querySelector(".parley-rating").replaceWith(fresh);
       if (!ctx.framed) jsonld(ctx);
       showYours(ctx, summary.yours);
@@ -593,7 +595,7 @@
     const ctx = context(el, d.lang);
     if (d.mode === "iframe") return frame(el, ctx);
     try {
-      const content = await fragment(d.parley, ctx);
+      const content = await fragment(d.parley, "?" + query(ctx));
       // Shown and wired once its styles are in (a hidden box cannot scroll
       // to a permalink, nor be used).
       const box = (ctx.root = h("div", { hidden: true }, content));
