@@ -27,6 +27,11 @@ test: lint
 test-quick: lint
 	$(BIN)/pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
+bench: $(STAMP)
+	$(BIN)/python bench/thread_read.py
+	$(BIN)/python bench/admin_queue.py
+	$(BIN)/python bench/load.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 

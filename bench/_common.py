@@ -127,7 +127,7 @@ def body(text: str) -> Body:
 
 
 def default_site_id() -> int:
-    return int(db.session.scalar(sa.select(Site.id).where(Site.key == "default")))
+    return int(db.session.scalars(sa.select(Site.id).where(Site.key == "default")).one())
 
 
 def insert_pages(site_id: int, keys: Sequence[str], counts: dict[str, int]) -> dict[str, int]:
@@ -242,7 +242,8 @@ def insert_comments(
 
 
 def next_comment_id() -> int:
-    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Comment.id), 0)))) + 1
+    highest = db.session.execute(sa.select(sa.func.coalesce(sa.func.max(Comment.id), 0)))
+    return int(highest.scalar_one()) + 1
 
 
 def fix_sequences() -> None:

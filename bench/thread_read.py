@@ -96,15 +96,15 @@ def endpoints(keys: list[str], page: str = THREAD) -> dict[str, tuple[str, str, 
 
 def measure(
     app: Flask, keys: list[str], runs: int, page: str = THREAD
-) -> dict[str, tuple[float, float, str]]:
-    """Per endpoint: median ms, p95 ms, and the query plan lines that scan ``comment``."""
+) -> dict[str, tuple[float, float, str, int]]:
+    """Per endpoint: median ms, p95 ms, the plan lines that scan ``comment``, body bytes."""
     client = app.test_client()
     out = {}
     for label, (method, path, options) in endpoints(keys, page).items():
 
         def call(
             method: str = method, path: str = path, options: Any = options, label: str = label
-        ) -> None:
+        ) -> int:
             response = client.open(
                 path,
                 method=method,
@@ -112,12 +112,13 @@ def measure(
                 json=options.get("json"),
             )
             assert response.status_code == 200, (label, response.status_code, response.data)
+            return len(response.data)
 
         with c.captured_sql(app) as statements:
-            call()
+            size = call()
         scans = c.full_scans(c.sqlite_plans(app, statements))
         median, p95 = c.summary(c.time_calls(call, runs))
-        out[label] = (median, p95, "; ".join(scans) or "none")
+        out[label] = (median, p95, "; ".join(scans) or "none", size)
     return out
 
 
@@ -147,7 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = 40 if args.quick else 200
     print(f"thread_read: {c.machine()}; {runs} timed runs per row")
-    results: dict[str, dict[str, tuple[float, float, str]]] = {}
+    results: dict[str, dict[str, tuple[float, float, str, int]]] = {}
     plan = ""
     for size, (comments, pages, busy_tops) in SIZES.items():
         with c.instance_folder(f"thread-{size}") as folder:
@@ -172,12 +173,15 @@ def main() -> None:
     rows = []
     for label in results["small"]:
         small, large = results["small"][label], results["large"][label]
-        rows.append([label, small[0], small[1], large[0], large[1], large[0] / small[0]])
+        rows.append(
+            [label, f"{large[3]:,}", small[0], small[1], large[0], large[1], large[0] / small[0]]
+        )
     print()
     print(
         c.table(
             [
                 "request",
+                "body bytes",
                 "1k median ms",
                 "1k p95 ms",
                 "100k median ms",
@@ -191,12 +195,15 @@ def main() -> None:
     rows = []
     for label in results["large"]:
         normal, busy = results["large"][label], results["busy"][label]
-        rows.append([label, normal[0], normal[1], busy[0], busy[1], busy[0] / normal[0]])
+        rows.append(
+            [label, f"{busy[3]:,}", normal[0], normal[1], busy[0], busy[1], busy[0] / normal[0]]
+        )
     print("Same 100k database: the 400-comment thread vs the 10,000-comment busy thread")
     print(
         c.table(
             [
                 "request",
+                "busy body bytes",
                 "400 median ms",
                 "400 p95 ms",
                 "10k median ms",
@@ -207,7 +214,7 @@ def main() -> None:
         )
     )
     print()
-    for label, (_m, _p, scans) in results["large"].items():
+    for label, (_m, _p, scans, _b) in results["large"].items():
         print(f"  full scans of comment, {label}: {scans}")
     print(f"  replies query plan (busy thread): {plan}")
 

@@ -181,7 +181,8 @@ def _attach_replies(page: Page, nodes: list[Node], viewer: str | None = None) ->
             sa.func.count().over(partition_by=Comment.parent_id).label("siblings"),
         )
         .where(
-            Comment.page_id == page.id,
+            # root_id pins the page; naming page_id too made SQLite pick the page
+            # index and read the whole thread (bench/thread_read.py).
             Comment.root_id.in_(roots),
             Comment.depth > min_depth,
             _visible_to(viewer),
