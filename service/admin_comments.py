@@ -12,7 +12,7 @@ own deletion must leave nothing of theirs behind.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, g, render_template, request
+from flask import flash, g, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import accounts, bans, comments, moderation, notify, privacy, ratings
@@ -97,9 +97,7 @@ def reply_as_moderator(moderator: Moderator, parent: Comment, text: str) -> Comm
         raise ValidationError(errors)
     if parent.status != "approved":
         raise ValidationError({"text": "Approve the comment first: replies to it are not shown."})
-    max_depth = current_app.config["PARLEY_MAX_DEPTH"]
-    while parent.depth >= max_depth and parent.parent is not None:
-        parent = parent.parent  # the same rule as readers' replies
+    parent = comments.reply_target(parent)  # the same rule as readers' replies
     reply = Comment(
         page_id=parent.page_id,
         parent_id=parent.id,

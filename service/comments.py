@@ -40,9 +40,14 @@ def _resolve_parent(page: Page, parent_id: int | None) -> Comment | None:
     parent = db.session.get(Comment, parent_id)
     if parent is None or parent.page_id != page.id or parent.status != "approved":
         raise ValidationError({"parent": "The comment you reply to is not on this page."})
+    return reply_target(parent)
+
+
+def reply_target(parent: Comment) -> Comment:
+    """Where a reply to ``parent`` hangs: deeper replies attach at the deepest allowed level."""
     max_depth = current_app.config["PARLEY_MAX_DEPTH"]
     while parent.depth >= max_depth and parent.parent is not None:
-        parent = parent.parent  # deeper replies attach at the deepest allowed level
+        parent = parent.parent
     return parent
 
 
