@@ -34,9 +34,9 @@ from flask import Flask  # noqa: E402
 
 from service import create_app  # noqa: E402
 from service.config import new_data_key  # noqa: E402
+from service.data import Comment, Page, Site  # noqa: E402
 from service.database import writing  # noqa: E402
 from service.extensions import db  # noqa: E402
-from service.models import Comment, Page, Site  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SECRET_KEY = "bench-secret-key-" + "b" * 32
@@ -81,7 +81,7 @@ def migrated_app(config: dict[str, Any]) -> Flask:
     """create_app + flask_migrate.upgrade() + the default site, as `flask init` does."""
     from flask_migrate import upgrade
 
-    from service.demo import ensure_demo_page
+    from service.sites.demo import ensure_demo_page
 
     app = create_app(config)
     with app.app_context(), writing():
@@ -105,7 +105,7 @@ class Identity:
 
 def identity(name: str, email: str) -> Identity:
     """Needs an app context (the data key)."""
-    from service import privacy
+    from service.rules import privacy
 
     return Identity(
         name, privacy.encrypt_email(email), privacy.email_index(email), privacy.avatar_id(email)
@@ -121,7 +121,7 @@ class Body:
 
 
 def body(text: str) -> Body:
-    from service.sanitize import render_comment
+    from service.rules.sanitize import render_comment
 
     return Body(text, render_comment(text))
 

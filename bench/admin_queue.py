@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.accounts import create_moderator
+from service.data import Comment, Page
 from service.database import writing
 from service.extensions import db
-from service.models import Comment, Page
+from service.sites.accounts import create_moderator
 
 SIZES = {"1k": (1_000, 100), "100k": (100_000, 1_000)}  # comments, pages
 REPLIES = 3

@@ -43,9 +43,9 @@ import _common as c
 import sqlalchemy as sa
 import thread_read
 
+from service.data import Comment
 from service.database import writing
 from service.extensions import db
-from service.models import Comment
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_HOST = "postgresql+psycopg://postgres@127.0.0.1:5432"

@@ -24,9 +24,9 @@ import _common as c
 import sqlalchemy as sa
 from flask import Flask
 
+from service.data import Comment
 from service.database import writing
 from service.extensions import db
-from service.models import Comment
 
 THREAD = "/bench/thread"
 THREAD_TOPS = 100

@@ -6,16 +6,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, config, database, embedding, errors
-from .extensions import csrf, db, limiter, migrate
-from .headers import page_csp
+from service import cli, config, database, web
+from service.extensions import csrf, db, migrate
+from service.web import admin, api, notify, widgets
+from service.web.limits import limiter
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MIGRATIONS = Path(__file__).resolve().parent / "data" / "migrations"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -24,6 +24,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         "PARLEY_INSTANCE_PATH", str(ROOT / "instance")
     )
     app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"))
+    _configure(app, test_config)
+
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    web.register(app)
+
+    csrf.exempt(api.bp)  # the JSON API is guarded by origin checks, not cookies
+    app.register_blueprint(api.bp)
+    app.register_blueprint(widgets.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(notify.bp)
+    cli.register(app)
+    _first_owner(app)
+    return app
+
+
+def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Defaults, then PARLEY_* variables, then the test's own; keys; the engine; proxies."""
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment(os.environ))
     if test_config:
@@ -44,63 +65,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
 
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
-    csrf.init_app(app)
-    limiter.init_app(app)
-
-    from . import (
-        admin,
-        admin_comments,
-        admin_lists,
-        admin_settings,
-        api,
-        api_votes,
-        assets,
-        notify_views,
-        widgets,
-    )
-    from .sessions import ScopedSessionInterface
-
-    del api_votes, admin_comments, admin_lists, admin_settings  # routes on api.bp and admin.bp
-    assets.register(app)
-    app.session_interface = ScopedSessionInterface()
-
-    csrf.exempt(api.bp)  # the JSON API is guarded by origin checks, not cookies
-    app.register_blueprint(api.bp)
-    app.register_blueprint(widgets.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(notify_views.bp)
-    errors.register(app)
-    cli.register(app)
-    _first_owner(app)
-
-    @app.before_request
-    def _mark_writes() -> None:
-        # SQLite: a request that may write takes the write lock when it begins.
-        if request.method in UNSAFE_METHODS:
-            request.environ["parley.write"] = database.set_write_intent(True)
-
-    embedding.register(app)  # after _mark_writes: its reads join the write transaction
-
-    @app.teardown_request
-    def _unmark_writes(_exc: BaseException | None) -> None:
-        token = request.environ.pop("parley.write", None)
-        if token is not None:
-            database.reset_write_intent(token)
-
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        if response.status_code not in (429, 503):
-            response.headers.pop("Retry-After", None)  # the limiter adds it to every answer
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("Content-Security-Policy", page_csp("'none'"))
-        return response
-
-    return app
-
 
 def _first_owner(app: Flask) -> None:
     """PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD create the first owner at start."""
@@ -109,7 +73,7 @@ def _first_owner(app: Flask) -> None:
     import sqlalchemy as sa
     from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-    from .accounts import AccountError, ensure_first_owner
+    from service.sites.accounts import AccountError, ensure_first_owner
 
     with app.app_context(), database.writing():
         try:

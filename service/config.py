@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-MODERATION_POLICIES = ("none", "all", "first-time", "links")
+from service.data.bounds import MODERATION_POLICIES
 
 
 class ConfigError(RuntimeError):

@@ -1,8 +1,10 @@
-"""Extensions, created unbound and attached to an app in ``create_app``."""
+"""Extensions, created unbound and attached to an app in ``create_app``.
+
+The rate limiter belongs to the web layer: ``service.web.limits``.
+"""
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -23,14 +25,6 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _client_key() -> str:
-    # Imported late: privacy needs the app's keys, which exist only per request.
-    from .privacy import rate_limit_key
-
-    return rate_limit_key()
-
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=_client_key)

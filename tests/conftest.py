@@ -35,7 +35,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app = create_app(base_config(folder))
     with app.app_context(), writing():
         upgrade()
-        from service.demo import ensure_demo_page
+        from service.sites.demo import ensure_demo_page
 
         ensure_demo_page()
         db.engine.dispose()

@@ -7,10 +7,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from service import accounts
+from service.data import AuditEntry, Comment, Moderator, Site
 from service.database import writing
 from service.extensions import db
-from service.models import AuditEntry, Comment, Moderator, Site
+from service.sites import accounts
 
 PASSWORD = "correct horse battery"
 EMAIL = "owner@example.org"

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from support import comment_body
 from test_admin import EMAIL, form_token, log_in, make_moderator, set_moderation
 
+from service.data import AuditEntry, BlockedWord, Comment, Page, Site
 from service.extensions import db
-from service.models import AuditEntry, BlockedWord, Comment, Page, Site
 
 MOD_EMAIL = "mod@example.org"
 

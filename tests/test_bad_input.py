@@ -21,9 +21,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from support import EMAIL, comment_body, csrf_token
 
-from service import database, spam
+from service import database
+from service.data import Comment, Page, Site
 from service.extensions import db
-from service.models import Comment, Page, Site
+from service.rules import spam
 
 PAGE = "/article"
 COMMENTS = "/api/v1/comments"

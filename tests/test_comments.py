@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from service.data import Comment, Page, Site
 from service.extensions import db
-from service.models import Comment, Page, Site
 
 PAGE = "/anime/lantern-city"
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from service import create_app
 from service.config import ConfigError, from_environment
+from service.data import Site
 from service.extensions import db
-from service.models import Site
 
 
 def test_production_refuses_to_start_without_its_keys(tmp_path, monkeypatch):

@@ -28,10 +28,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from support import csrf_token
 
-from service import privacy
+from service.data import Comment
+from service.data.bounds import SORTS
 from service.extensions import db
-from service.models import Comment
-from service.threads import SORTS
+from service.rules import privacy
 
 MIXED_EMAIL = "Quill.Marrow-7731@Example.ORG"  # upper-case letters on both sides of @
 PLAIN_EMAIL = "zyx.privacy-probe.4096@example.net"

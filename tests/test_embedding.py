@@ -7,8 +7,8 @@ import gzip
 import pytest
 import sqlalchemy as sa
 
+from service.data import Comment, Site
 from service.extensions import db
-from service.models import Comment, Site
 
 ALLOWED = "https://reviews.example"
 OTHER_SITE = "https://other.example"

@@ -29,7 +29,7 @@ from flask_migrate import downgrade, upgrade
 from servers import postgres_database, postgres_unavailable
 from sqlalchemy.exc import IntegrityError
 
-import service.models as models
+import service.data as models
 from service import create_app
 from service.config import new_data_key
 from service.database import BUSY_TIMEOUT_MS, writing

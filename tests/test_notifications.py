@@ -22,11 +22,9 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from support import EMAIL, csrf_token
 
-from service import accounts, moderation, notify, outbox
+from service.comments import moderation
 from service.config import new_data_key
-from service.database import writing
-from service.extensions import db
-from service.models import (
+from service.data import (
     Address,
     AuditEntry,
     Comment,
@@ -36,6 +34,11 @@ from service.models import (
     Site,
     utcnow,
 )
+from service.database import writing
+from service.extensions import db
+from service.notify import events as notify
+from service.notify import outbox
+from service.sites import accounts
 
 PUBLIC = "http://parley.test"
 PASSWORD = "correct horse battery"

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from service.openapi import openapi_document
+from service.web.api.openapi import openapi_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "openapi_operations.json"

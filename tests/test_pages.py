@@ -7,8 +7,8 @@ import re
 import sqlalchemy as sa
 from support import csrf_token
 
+from service.data import Comment, Site
 from service.extensions import db
-from service.models import Comment, Site
 
 THREAD = "/thread?site=default&page=/review"
 
@@ -192,13 +192,13 @@ def test_every_reply_is_reachable_without_javascript(app, client, post):
 
 
 def test_top_level_comments_past_the_first_page_are_reachable(app, client, post):
-    from service import widgets
+    from service.web.widgets import fragments as widgets
 
     total = widgets.THREAD_PAGE + 3
     with app.app_context():
         import sqlalchemy as sa
 
-        from service.models import Comment, Page
+        from service.data import Comment, Page
 
         first = post("/review", text="seed").json["comment"]
         seed = db.session.get(Comment, first["id"])

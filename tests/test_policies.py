@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from service import bans, privacy
+from service.comments import bans
+from service.data import Address, BlockedWord, Comment, Page, Site
 from service.extensions import db
-from service.models import Address, BlockedWord, Comment, Page, Site
+from service.rules import privacy
 
 PAGE = "/policy"
 
@@ -48,7 +49,7 @@ def new_visitor(client):
 
 
 def approve(app, comment_id):
-    from service.comments import set_status
+    from service.comments.status import set_status
 
     with app.app_context():
         set_status(db.session.get(Comment, comment_id), "approved")
@@ -82,7 +83,7 @@ def test_a_banned_address_range_cannot_post(app, client):
 def test_a_banned_visitor_key_cannot_post(app, client):
     visitor = new_visitor(client)
     with app.app_context():
-        from service.visitors import visitor_hash
+        from service.rules.visitors import visitor_hash
 
         ban(app, "visitor", visitor_hash(visitor))
     assert send(client, visitor=visitor).status_code == 403
@@ -92,7 +93,7 @@ def test_a_banned_visitor_key_cannot_post(app, client):
 def test_a_shadow_banned_author_sees_their_comment_and_nobody_else_does(app, client):
     visitor = new_visitor(client)
     with app.app_context():
-        from service.visitors import visitor_hash
+        from service.rules.visitors import visitor_hash
 
         ban(app, "visitor", visitor_hash(visitor), shadow=True)
     response = send(client, visitor=visitor, text="I am shadowed")

@@ -33,9 +33,9 @@ from servers import (
 
 from service import create_app
 from service.config import new_data_key
+from service.data import Comment, Page
 from service.database import writing
 from service.extensions import db
-from service.models import Comment, Page
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -65,7 +65,7 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(reason)
     from flask_migrate import upgrade
 
-    from service.sites import ensure_default_site
+    from service.sites.lookup import ensure_default_site
 
     with postgres_database() as url, pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith("PARLEY_")]:

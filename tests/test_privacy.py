@@ -1,4 +1,4 @@
-"""Encrypted emails, keyed hashes, identicons and client addresses (service.privacy)."""
+"""Encrypted emails, keyed hashes, identicons and client addresses (service.rules.privacy)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from service.config import new_data_key
-from service.privacy import (
+from service.rules.privacy import (
     DataKeyError,
     anonymize_address,
     avatar_id,
@@ -24,10 +24,10 @@ from service.privacy import (
     keyed_hash,
     normalize_email,
     parse_data_key,
-    rate_limit_key,
-    request_client_address,
-    stored_address,
 )
+from service.web.limits import client_key as rate_limit_key
+from service.web.requests import client_address as request_client_address
+from service.web.requests import stored_address
 
 EMAIL = "Ada.Lovelace@Example.org"
 SVG = "{http://www.w3.org/2000/svg}"

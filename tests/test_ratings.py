@@ -8,8 +8,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from service.data import Page, Rating, Site
 from service.extensions import db
-from service.models import Page, Rating, Site
 
 PAGE = "/anime/lantern-city"
 

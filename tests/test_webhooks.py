@@ -22,10 +22,10 @@ import pytest
 import sqlalchemy as sa
 from support import EMAIL
 
-from service import outbox, webhooks
+from service.data import Moderator, OutboxMessage, Site, Webhook, utcnow
 from service.database import writing
 from service.extensions import db
-from service.models import Moderator, OutboxMessage, Site, Webhook, utcnow
+from service.notify import outbox, webhooks
 
 PASSWORD = "long enough password"
 
@@ -300,7 +300,8 @@ def events(receiver: Receiver) -> list[tuple[str, str, int]]:
 
 
 def test_a_held_comment_is_announced_and_its_approval_once(app, runner, receiver, post):
-    from service import accounts, moderation
+    from service.comments import moderation
+    from service.sites import accounts
 
     add_webhook(runner, receiver.url)
     with app.app_context(), writing():
@@ -323,9 +324,9 @@ def test_a_held_comment_is_announced_and_its_approval_once(app, runner, receiver
 
 
 def test_a_moderators_reply_is_announced_once(app, runner, receiver, post):
-    from service import accounts
-    from service.admin_comments import reply_as_moderator
-    from service.models import Comment
+    from service.comments.moderation import reply_as_moderator
+    from service.data import Comment
+    from service.sites import accounts
 
     add_webhook(runner, receiver.url)
     parent_id = post().get_json()["comment"]["id"]

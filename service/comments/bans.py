@@ -1,0 +1,160 @@
+"""Bans by email, address or visitor key; shadow bans.
+
+A ban stores only a keyed value: the email's blind index, a keyed hash of the anonymised
+address, or the visitor key's hash, so the ban list itself leaks nothing. A shadow-banned
+author is not told: their comments are kept as spam and shown only back to them. Every
+ban and unban is audited.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from service.data import Ban, Comment, Moderator, Site
+from service.data.bounds import BAN_KINDS, BAN_LABEL_MAX, REASON_MAX
+from service.extensions import db
+from service.rules import privacy
+from service.rules.errors import ValidationError
+from service.rules.validation import clean_email
+from service.sites import audit
+
+
+def address_value(address: str) -> str:
+    """The stored form of an (already anonymised) address in a ban."""
+    return privacy.keyed_hash("ban-address", address)
+
+
+def add(
+    site: Site,
+    kind: str,
+    value: str,
+    *,
+    label: str,
+    shadow: bool,
+    reason: str,
+    moderator: Moderator | None,
+) -> Ban:
+    """Ban one value on a site (or change an existing ban's kind of shadow); caller commits."""
+    if kind not in BAN_KINDS:
+        raise ValueError(f"A ban is by {', '.join(BAN_KINDS)}.")
+    ban = db.session.scalar(
+        sa.select(Ban).where(Ban.site_id == site.id, Ban.kind == kind, Ban.value == value)
+    )
+    if ban is None:
+        ban = Ban(site_id=site.id, kind=kind, value=value)
+        db.session.add(ban)
+    ban.label, ban.shadow, ban.reason = label[:BAN_LABEL_MAX], shadow, reason[:REASON_MAX]
+    ban.moderator_id = moderator.id if moderator else None
+    return ban
+
+
+def _action(shadow: bool) -> str:
+    return "shadow ban" if shadow else "ban"
+
+
+def ban_author(
+    moderator: Moderator | None, comment: Comment, kinds: list[str], *, shadow: bool, reason: str
+) -> list[Ban]:
+    """Ban a comment's author by the chosen kinds it has a value for (caller commits)."""
+    encrypted = comment.email_encrypted if "email" in kinds else None
+    email = privacy.decrypt_email(encrypted) if encrypted else ""
+    remote = comment.remote_addr
+    wanted = [
+        ("email", comment.email_index, email),
+        ("address", address_value(remote) if remote else None, remote or ""),
+        ("visitor", comment.visitor, f"visitor of comment {comment.id}"),
+    ]
+    made = [
+        add(
+            comment.page.site,
+            kind,
+            value,
+            label=label,
+            shadow=shadow,
+            reason=reason,
+            moderator=moderator,
+        )
+        for kind, value, label in wanted
+        if kind in kinds and value
+    ]
+    if not made:
+        raise ValidationError({"kinds": "Choose what to ban the author by."})
+    audit.record(
+        moderator,
+        comment.page.site_id,
+        _action(shadow),
+        f"comment {comment.id}",
+        f"by {', '.join(ban.kind for ban in made)}"
+        + (f": {reason[:REASON_MAX]}" if reason else ""),
+    )
+    return made
+
+
+def ban_email(
+    moderator: Moderator | None, site: Site, email: str, *, shadow: bool, reason: str
+) -> Ban:
+    """Ban a typed email address (stored as its blind index); caller commits."""
+    errors: dict[str, str] = {}
+    address = clean_email(email, errors)
+    if address is None:
+        raise ValidationError(errors)
+    ban = add(
+        site,
+        "email",
+        privacy.email_index(address),
+        label=address,
+        shadow=shadow,
+        reason=reason,
+        moderator=moderator,
+    )
+    db.session.flush()
+    audit.record(moderator, site.id, _action(shadow), f"ban {ban.id}", "by email")
+    return ban
+
+
+def remove(moderator: Moderator | None, ban: Ban) -> None:
+    """Lift a ban (caller commits)."""
+    audit.record(moderator, ban.site_id, "unban", f"ban {ban.id}", f"by {ban.kind}")
+    db.session.delete(ban)
+
+
+def find(
+    site_id: int, *, email_index: str | None, address: str | None, visitor: str | None
+) -> list[Ban]:
+    """The bans on a site that match any of an author's values."""
+    values = [
+        ("email", email_index),
+        ("address", address_value(address) if address else None),
+        ("visitor", visitor),
+    ]
+    wanted = [sa.and_(Ban.kind == kind, Ban.value == value) for kind, value in values if value]
+    if not wanted:
+        return []
+    return list(db.session.scalars(sa.select(Ban).where(Ban.site_id == site_id, sa.or_(*wanted))))
+
+
+def matching(
+    site: Site, *, email_index: str, address: str | None, visitor: str | None
+) -> Ban | None:
+    """The ban that applies to a new comment, a plain ban before a shadow one."""
+    found = find(site.id, email_index=email_index, address=address, visitor=visitor)
+    return min(found, key=lambda ban: ban.shadow, default=None)
+
+
+def of_author(comment: Comment) -> list[Ban]:
+    """The bans on the comment's site that match its author."""
+    return find(
+        comment.page.site_id,
+        email_index=comment.email_index,
+        address=comment.remote_addr,
+        visitor=comment.visitor,
+    )
+
+
+def for_sites(site_ids: list[int]) -> list[Ban]:
+    """Every ban on these sites, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Ban).where(Ban.site_id.in_(site_ids)).order_by(Ban.created.desc())
+        )
+    )

@@ -1,0 +1,58 @@
+"""Likes on comments: one per visitor, idempotent, counted on the comment row."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from service.data import Comment, Like
+from service.extensions import db
+from service.rules.errors import DomainError
+
+
+def set_like(comment_id: int, visitor: str, liked: bool) -> tuple[int, bool]:
+    """Like or unlike a published comment; repeating either changes nothing.
+
+    Returns the comment's like count and whether this visitor now likes it.
+    """
+    # The row lock serialises one comment's likes on PostgreSQL; SQLite's
+    # write transaction already holds the database lock.
+    comment = db.session.scalar(
+        sa.select(Comment)
+        .where(Comment.id == comment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if comment is None or comment.status != "approved":
+        raise DomainError("not_found", "There is no such comment.")
+    existing = db.session.scalar(
+        sa.select(Like).where(Like.comment_id == comment_id, Like.visitor == visitor)
+    )
+    delta = 0
+    if liked and existing is None:
+        db.session.add(Like(comment_id=comment_id, visitor=visitor))
+        delta = 1
+    elif not liked and existing is not None:
+        db.session.delete(existing)
+        delta = -1
+    if delta:
+        db.session.execute(
+            sa.update(Comment)
+            .where(Comment.id == comment_id)
+            .values(likes=Comment.likes + delta)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    likes = db.session.scalar(sa.select(Comment.likes).where(Comment.id == comment_id))
+    return int(likes or 0), liked
+
+
+def liked_on_page(page_id: int, visitor: str) -> list[int]:
+    """Ids of the comments on a page this visitor likes (personal state, as JSON)."""
+    return list(
+        db.session.scalars(
+            sa.select(Like.comment_id)
+            .join(Comment, Comment.id == Like.comment_id)
+            .where(Comment.page_id == page_id, Like.visitor == visitor)
+            .order_by(Like.comment_id)
+        )
+    )

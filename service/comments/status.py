@@ -1,0 +1,42 @@
+"""A comment's status and the counters that follow it.
+
+Every change of status goes through ``set_status``, so the page's count of published
+comments and a review's rating follow it exactly, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from service.data import Comment, Page
+from service.data.bounds import STATUSES
+from service.extensions import db
+from service.notify import events
+from service.ratings import votes
+
+
+def count(page: Page, delta: int) -> None:
+    """Change the page's count of published comments (``n = n + d``: concurrent-safe)."""
+    db.session.execute(
+        sa.update(Page)
+        .where(Page.id == page.id)
+        .values(comment_count=Page.comment_count + delta)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def set_status(comment: Comment, status: str) -> None:
+    """Moderate a comment: counters and its review's rating follow (caller commits)."""
+    if status not in STATUSES:
+        raise ValueError(f"Unknown status {status!r}.")
+    before = comment.status
+    if before == status:
+        return
+    comment.status = status
+    if before == "approved":
+        count(comment.page, -1)
+    elif status == "approved":
+        count(comment.page, +1)
+    votes.sync_review(comment)
+    if status == "approved":
+        events.comment_published(comment)

@@ -1,0 +1,98 @@
+"""Every bound and every closed set of values, defined once.
+
+Models, validators, forms, the command line, the OpenAPI document and the templates
+(as the ``bounds`` global) all read them from here, so a limit cannot differ between the
+place that checks it and the place that shows it.
+"""
+
+from __future__ import annotations
+
+# --- lengths (characters) -----------------------------------------------------------------
+SITE_KEY_MAX = 64
+SITE_NAME_MAX = 200
+PAGE_KEY_MAX = 512
+TITLE_MAX = 200
+URL_MAX = 2048
+NAME_MAX = 80
+EMAIL_MAX = 254
+WEBSITE_MAX = 512
+TEXT_MAX = 10_000
+LABEL_MAX = 80
+SCHEMA_TYPE_MAX = 40
+LANGUAGE_MAX = 16
+REASON_MAX = 300
+BAN_LABEL_MAX = 300  # what moderators see of a ban's value (an email, an address)
+AUDIT_TARGET_MAX = 120
+WORD_MAX = 100
+VISITOR_KEY_MAX = 200
+SEARCH_MAX = 200  # free-text filters of the admin views
+PASSWORD_MIN = 10
+PASSWORD_MAX = 512
+
+# --- numbers ------------------------------------------------------------------------------
+MAX_ID = 2**31 - 1  # ids a client may name (body, path, query): never an overflow
+MAX_ORIGINS = 50  # allowed origins per site
+LINK_LIMIT_MAX = 50  # the "links" policy's threshold
+EDIT_WINDOW_MAX = 7 * 24 * 60 * 60  # seconds
+MAX_COUNT_PAGES = 100  # page ids per counts request
+PAGE_SIZE_MAX = 100  # comments per thread read
+
+# --- closed sets --------------------------------------------------------------------------
+STATUSES = ("pending", "approved", "spam", "deleted")
+# Moderation policies, with what each does (as the admin views offer them).
+MODERATION_POLICIES: dict[str, str] = {
+    "none": "Publish at once",
+    "first-time": "Hold first-time authors",
+    "links": "Hold comments with many links",
+    "all": "Hold every comment",
+}
+RATING_SCALES = (5, 10)
+EDITORIAL_SCALES = (5, 10, 100)
+THEMES: dict[str, str] = {"auto": "Follow the reader's system", "light": "Light", "dark": "Dark"}
+ROLES = ("owner", "moderator")
+BAN_KINDS = ("email", "address", "visitor")
+SORTS = ("oldest", "newest", "top")
+OUTBOX_KINDS = ("mail", "webhook")
+
+# A language tag like en or pt-BR.
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$"
+# A site key as it appears in embeds: data-site="...".
+SITE_KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+# Types for which search engines show review stars from an AggregateRating. Never
+# Article or BlogPosting, never from editorial scores.
+REVIEW_STAR_TYPES = frozenset(
+    {
+        "Book",
+        "Course",
+        "CreativeWorkSeason",
+        "CreativeWorkSeries",
+        "Episode",
+        "Event",
+        "Game",
+        "HowTo",
+        "LocalBusiness",
+        "MediaObject",
+        "Movie",
+        "MusicAlbum",
+        "MusicPlaylist",
+        "MusicRecording",
+        "Organization",
+        "Product",
+        "Recipe",
+        "SoftwareApplication",
+        "MobileApplication",
+        "WebApplication",
+        "TVSeries",
+        "TVSeason",
+        "TVEpisode",
+        "VideoGame",
+    }
+)
+# The schema.org types a page may have: those with review stars, and common ones without.
+SCHEMA_TYPES = tuple(sorted(REVIEW_STAR_TYPES | {"Article", "BlogPosting", "WebPage"}))
+
+
+def sql_in(column: str, values: tuple[str, ...] | tuple[int, ...]) -> str:
+    """A CHECK constraint's ``column IN (...)`` text for a closed set."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"

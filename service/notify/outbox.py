@@ -1,0 +1,311 @@
+"""The outbox: mail and webhook calls queued in the caller's transaction, sent after it.
+
+Rows are claimed with a compare-and-set update (``send_after`` moves forward by a
+lease) before they are sent, so several senders never send one row twice; a
+failure is retried with exponential backoff until ``PARLEY_OUTBOX_MAX_ATTEMPTS``,
+then kept for inspection. Internal data rides in ``headers_json`` under keys
+starting with "_" (a reference for de-duplication, the webhook id); only the
+other keys become mail headers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from service.data import OutboxMessage, Webhook, utcnow
+from service.database import writing
+from service.extensions import db
+from service.notify import webhooks
+from service.notify.mailer import DeliveryError, SmtpConnection, SmtpSettings, one_line, setting
+from service.rules import privacy
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(days=1)
+
+
+def _headers_json(headers: dict[str, str], meta: dict[str, Any]) -> str:
+    data: dict[str, Any] = dict(headers)
+    data.update({f"_{key}": value for key, value in meta.items()})
+    return json.dumps(data, sort_keys=True)
+
+
+def queue_mail(
+    *,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    headers: dict[str, str] | None = None,
+    ref: str | None = None,
+) -> OutboxMessage:
+    """Queue a mail to an encrypted address (caller commits)."""
+    row = OutboxMessage(
+        kind="mail",
+        recipient=recipient,
+        subject=one_line(subject),
+        body=text,
+        html=html,
+        headers_json=_headers_json(headers or {}, {"ref": ref} if ref else {}),
+        send_after=utcnow(),
+    )
+    db.session.add(row)
+    return row
+
+
+def queue_webhook(webhook: Webhook, body: str, *, event: str, ref: str) -> OutboxMessage:
+    """Queue one signed call of a webhook (caller commits); it is signed when sent."""
+    row = OutboxMessage(
+        kind="webhook",
+        recipient=webhook.url,
+        subject=event,
+        body=body,
+        headers_json=_headers_json({}, {"ref": ref, "webhook": webhook.id, "event": event}),
+        send_after=utcnow(),
+    )
+    db.session.add(row)
+    return row
+
+
+def already_queued(ref: str, since: datetime | None = None) -> bool:
+    """Whether a row with this reference exists (queued, sent and kept, or given up)."""
+    marker = f'"_ref": {json.dumps(ref)}'
+    query = sa.select(OutboxMessage.id).where(
+        OutboxMessage.headers_json.contains(marker, autoescape=True)
+    )
+    if since is not None:
+        query = query.where(OutboxMessage.created >= since)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the n-th failed attempt: the base, doubling, at most a day."""
+    base = int(setting("PARLEY_OUTBOX_RETRY_SECONDS"))
+    return min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+@dataclass
+class Report:
+    """What one round did; ``describe`` says it in a line."""
+
+    sent: int = 0
+    failed: int = 0
+    gave_up: int = 0
+    dropped: int = 0
+    waiting: int = 0  # mail that waits for PARLEY_SMTP_HOST
+
+    def describe(self) -> str:
+        text = (
+            f"sent {self.sent}, failed {self.failed} (will retry), gave up {self.gave_up}, "
+            f"dropped {self.dropped}"
+        )
+        if self.waiting:
+            text += f"; {self.waiting} mail waiting: PARLEY_SMTP_HOST is not set"
+        return text
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A row as read before sending: nothing is held open during the network call."""
+
+    id: int
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    html: str
+    attempts: int
+    send_after: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _job(row: OutboxMessage) -> _Job:
+    try:
+        data = json.loads(row.headers_json or "{}")
+    except ValueError:
+        data = {}
+    headers = {k: str(v) for k, v in data.items() if not k.startswith("_")}
+    meta = {k[1:]: v for k, v in data.items() if k.startswith("_")}
+    fields = (row.id, row.kind, row.recipient, row.subject, row.body, row.html)
+    return _Job(*fields, row.attempts, row.send_after, headers, meta)
+
+
+def _due(now: datetime) -> sa.Select[Any]:
+    """Unsent rows whose time has come and that have attempts left."""
+    return sa.select(OutboxMessage).where(
+        OutboxMessage.sent.is_(None),
+        OutboxMessage.send_after <= now,
+        OutboxMessage.attempts < int(setting("PARLEY_OUTBOX_MAX_ATTEMPTS")),
+    )
+
+
+def _claim(job: _Job) -> bool:
+    """Take the row for this sender: only if nobody changed it since it was read."""
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == job.id,
+            OutboxMessage.sent.is_(None),
+            OutboxMessage.attempts == job.attempts,
+            OutboxMessage.send_after == job.send_after,
+        )
+        .values(send_after=utcnow() + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _record(job: _Job, error: DeliveryError | None) -> str:
+    """Write the outcome of one attempt; returns sent, failed or gave_up."""
+    values: dict[str, Any] = {"attempts": job.attempts + 1}
+    outcome = "sent"
+    if error is None:
+        values.update(sent=utcnow(), last_error="")
+    else:
+        maximum = int(setting("PARLEY_OUTBOX_MAX_ATTEMPTS"))
+        outcome = "gave_up" if error.permanent or job.attempts + 1 >= maximum else "failed"
+        if error.permanent:
+            values["attempts"] = max(job.attempts + 1, maximum)
+        values["last_error"] = (("permanent: " if error.permanent else "") + str(error))[:500]
+        values["send_after"] = utcnow() + backoff(job.attempts + 1)
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == job.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return outcome
+
+
+def _deliver(job: _Job, connection: SmtpConnection | None) -> None:
+    """Send one job; raises DeliveryError."""
+    if job.kind == "mail":
+        if connection is None:
+            raise DeliveryError("PARLEY_SMTP_HOST is not set")
+        try:
+            to = privacy.decrypt_email(job.recipient)
+        except privacy.DataKeyError as error:
+            raise DeliveryError(f"cannot decrypt the recipient: {error}", permanent=True) from None
+        connection.send(to, job.subject, job.body, job.html, job.headers)
+        return
+    secret = job.meta.get("secret")
+    if not isinstance(secret, str):
+        raise DeliveryError("cannot decrypt the webhook's secret", permanent=True)
+    webhooks.deliver(job.recipient, secret, job.body, event=job.subject, delivery=job.id)
+
+
+def _webhook_secret(job: _Job) -> str | None:
+    """The webhook's secret, or None when the webhook is gone or switched off."""
+    webhook = db.session.get(Webhook, job.meta.get("webhook") or 0)
+    if webhook is None or not webhook.active:
+        return None
+    try:
+        return privacy.decrypt_email(webhook.secret)
+    except privacy.DataKeyError:
+        return ""  # recorded as a permanent failure when it is sent
+
+
+def _prepare(now: datetime, limit: int, report: Report) -> list[_Job]:
+    """Read the due rows (a read transaction: an idle round takes no write lock)."""
+    smtp_set = SmtpSettings.from_config() is not None
+    query = _due(now) if smtp_set else _due(now).where(OutboxMessage.kind != "mail")
+    order = (OutboxMessage.send_after, OutboxMessage.id)
+    jobs: list[_Job] = []
+    gone: list[int] = []
+    for row in db.session.scalars(query.order_by(*order).limit(limit)).all():
+        job = _job(row)
+        if job.kind == "webhook":
+            secret = _webhook_secret(job)
+            if secret is None:
+                gone.append(job.id)
+                continue
+            job.meta["secret"] = secret or None
+        jobs.append(job)
+    if not smtp_set:
+        waiting = _due(now).where(OutboxMessage.kind == "mail").subquery()
+        report.waiting = db.session.scalar(sa.select(sa.func.count()).select_from(waiting)) or 0
+    cutoff = now - timedelta(days=int(setting("PARLEY_OUTBOX_KEEP_DAYS")))
+    old = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.sent < cutoff).limit(1))
+    db.session.commit()
+    if gone or old is not None:
+        with writing():  # calls of removed webhooks, and sent rows past keeping
+            stale = sa.or_(OutboxMessage.id.in_(gone), OutboxMessage.sent < cutoff)
+            db.session.execute(sa.delete(OutboxMessage).where(stale))
+            db.session.commit()
+        report.dropped = len(gone)
+    return jobs
+
+
+def send_due(*, limit: int = 100) -> Report:
+    """Send every due row once (at most ``limit``); needs an app context."""
+    report = Report()
+    jobs = _prepare(utcnow(), limit, report)
+    if not jobs:
+        return report
+    smtp = SmtpSettings.from_config()
+    with SmtpConnection(smtp) if smtp else nullcontext() as connection:
+        mail_down = False
+        for job in jobs:
+            if job.kind == "mail" and mail_down:
+                continue  # the server is down this round: leave the rest for the next
+            with writing():
+                if not _claim(job):
+                    continue  # another sender has it
+            error: DeliveryError | None = None
+            try:
+                _deliver(job, connection)
+            except DeliveryError as failure:
+                error = failure
+                log.warning("outbox %s %d failed: %s", job.kind, job.id, failure)
+                connected = isinstance(connection, SmtpConnection) and connection.connected
+                if job.kind == "mail" and not failure.permanent and not connected:
+                    mail_down = True
+            with writing():
+                outcome = _record(job, error)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+class OutboxWorker(threading.Thread):
+    """A daemon thread that sends the outbox every ``interval`` seconds until stopped."""
+
+    def __init__(self, app: Flask, interval: float) -> None:
+        super().__init__(name="parley-outbox", daemon=True)
+        self.app = app
+        self.interval = interval
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                with self.app.app_context():
+                    send_due()
+            except Exception:  # keep going: the next round may work
+                log.exception("outbox worker: a round failed")
+            self.stop_event.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the thread to stop and wait for it (a send in progress finishes first)."""
+        self.stop_event.set()
+        self.join(timeout)
+
+
+def start_worker(app: Flask, interval: float | None = None) -> OutboxWorker:
+    """Start sending the outbox in a background thread; ``thread.stop()`` ends it."""
+    with app.app_context():
+        interval = float(setting("PARLEY_OUTBOX_INTERVAL")) if interval is None else interval
+    worker = OutboxWorker(app, interval)
+    worker.start()
+    return worker

@@ -1,0 +1,101 @@
+"""Editorial scores: the owner's own scores for a page ("IMDB 5.9/10"), shown beside the
+visitors' rating and never mixed into it.
+
+``clean_score`` is the one rule for a score, whether it comes from the admin form (text)
+or the command line (numbers); ``service.sites.settings`` audits every change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from service.data import EditorialScore, Page
+from service.data.bounds import EDITORIAL_SCALES, LABEL_MAX, URL_MAX
+from service.rules.errors import DomainError, ValidationError
+from service.rules.validation import clean_http_url
+
+
+@dataclass(frozen=True)
+class Score:
+    """A checked editorial score: a label, a score on its scale (one decimal), a source."""
+
+    label: str
+    score: float
+    scale: int
+    url: str | None
+
+
+def _number(value: Any) -> float | None:
+    """A score as typed ("5,9" too) or given, rounded to one decimal; None if not a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip().replace(",", ".")
+    try:
+        number = round(float(value), 1)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def clean_score(label: str, score: Any, scale: Any, url: str | None) -> Score:
+    """Check an editorial score; raises ValidationError with a message per field."""
+    errors: dict[str, str] = {}
+    label = " ".join((label or "").split())
+    if not 1 <= len(label) <= LABEL_MAX or not label.isprintable():
+        errors["label"] = f"Give a label of 1 to {LABEL_MAX} characters."
+    whole = str(scale).strip() if isinstance(scale, int | str) else ""
+    chosen = int(whole) if whole.isdigit() and int(whole) in EDITORIAL_SCALES else 0
+    if not chosen:
+        errors["scale"] = "The scale is " + ", ".join(map(str, EDITORIAL_SCALES[:-1]))
+        errors["scale"] += f" or {EDITORIAL_SCALES[-1]}."
+    number = _number(score)
+    if number is None or not 0 <= number <= (chosen or max(EDITORIAL_SCALES)):
+        errors["score"] = f"A number from 0 to {chosen or 'the scale'}."
+    source = (url or "").strip() or None
+    if source is not None and clean_http_url(source, URL_MAX) is None:
+        errors["url"] = "An address starting with http:// or https://."
+    if errors:
+        raise ValidationError(errors)
+    assert number is not None
+    return Score(label, number, chosen, source)
+
+
+def set_editorial(page: Page, label: str, score: float, scale: int, url: str | None) -> None:
+    """Add or replace one named editorial score on a page (values already checked)."""
+    existing = next((item for item in page.editorial if item.label == label), None)
+    if existing is None:
+        page.editorial.append(
+            EditorialScore(
+                label=label, score=score, scale=scale, url=url, position=len(page.editorial)
+            )
+        )
+    else:
+        existing.score, existing.scale, existing.url = score, scale, url
+
+
+def save_score(page: Page, score: Score, original: str | None = None) -> None:
+    """Store a checked score on a page (caller commits).
+
+    ``original`` names the score being changed (its label may change too); ``""`` adds a
+    new one, whose label must be free; None adds one or changes the one with the same label.
+    """
+    if original is None:  # add, or change the score with this label
+        original = score.label if any(i.label == score.label for i in page.editorial) else ""
+    if any(item.label == score.label != original for item in page.editorial):
+        raise ValidationError({"label": "Another score has this label."})
+    if original:
+        row = next((item for item in page.editorial if item.label == original), None)
+        if row is None:
+            raise DomainError("not_found", f"There is no score {original!r} on this page.")
+        row.label = score.label
+    set_editorial(page, score.label, score.score, score.scale, score.url)
+
+
+def remove_score(page: Page, label: str) -> None:
+    """Remove the score with this label; ``not_found`` when there is none (caller commits)."""
+    kept = [item for item in page.editorial if item.label != label]
+    if len(kept) == len(page.editorial):
+        raise DomainError("not_found", f"There is no score {label!r} on this page.")
+    page.editorial = kept

@@ -1,0 +1,86 @@
+"""What readers see of a page's rating: its summary, the editorial scores, counts, JSON-LD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from service.data import Page, Site
+from service.data.bounds import REVIEW_STAR_TYPES
+from service.extensions import db
+from service.ratings.votes import find_vote
+
+
+def average(page: Page | None) -> float | None:
+    """The votes' average, one decimal; None without votes."""
+    if page is None or page.rating_count == 0:
+        return None
+    return round(page.rating_sum / page.rating_count, 1)
+
+
+def editorial(page: Page | None, site_scale: int) -> dict[str, Any]:
+    """The owner's scores, and their average normalised to the site's scale."""
+    items = list(page.editorial) if page else []
+    normalised = [float(item.score) / item.scale * site_scale for item in items]
+    return {
+        "items": [
+            {"label": item.label, "score": float(item.score), "scale": item.scale, "url": item.url}
+            for item in items
+        ],
+        "average": round(sum(normalised) / len(normalised), 1) if normalised else None,
+    }
+
+
+def summary(site: Site, page: Page | None, visitor: str | None) -> dict[str, Any]:
+    """The public summary of a page's ratings, plus the visitor's own vote."""
+    scale = site.rating_scale
+    yours = None
+    if page is not None and visitor is not None:
+        rating = find_vote(page, visitor)
+        yours = rating.value if rating else None
+    return {
+        "scale": scale,
+        "count": page.rating_count if page else 0,
+        "average": average(page),
+        "histogram": page.histogram(scale) if page else {str(v): 0 for v in range(1, scale + 1)},
+        "yours": yours,
+        "editorial": editorial(page, scale),
+        "closed": bool(page and page.ratings_closed),
+    }
+
+
+def has_review_stars(schema_type: str | None) -> bool:
+    """Whether search engines show review stars for a page of this schema.org type."""
+    return schema_type in REVIEW_STAR_TYPES
+
+
+def jsonld(site: Site, page: Page | None) -> dict[str, Any] | None:
+    """schema.org AggregateRating for the page, only where search engines accept it."""
+    if page is None or page.rating_count < 1 or not page.title:
+        return None
+    if not has_review_stars(page.schema_type):
+        return None
+    item: dict[str, Any] = {"@type": page.schema_type, "name": page.title}
+    if page.url:
+        item["url"] = page.url
+    return {
+        "@context": "https://schema.org",
+        "@type": "AggregateRating",
+        "itemReviewed": item,
+        "ratingValue": average(page),
+        "ratingCount": page.rating_count,
+        "bestRating": site.rating_scale,
+        "worstRating": 1,
+    }
+
+
+def counts(site: Site, keys: list[str]) -> dict[str, tuple[int, float | None]]:
+    """Rating count and average for many pages at once."""
+    rows = db.session.execute(
+        sa.select(Page.key, Page.rating_count, Page.rating_sum).where(
+            Page.site_id == site.id, Page.key.in_(keys)
+        )
+    )
+    found = {key: (n, round(total / n, 1) if n else None) for key, n, total in rows}
+    return {key: found.get(key, (0, None)) for key in keys}

@@ -1,0 +1,379 @@
+"""Input rules shared by the JSON API and the standalone form.
+
+One function per kind of input. Each takes the raw value exactly as the
+client sent it, checks its type strictly (a number is not a string, ``true``
+is not 1), bounds it, and returns a clean value or raises ``ValidationError``
+with a message a commenter can act on.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from service.data.bounds import (
+    EMAIL_MAX,
+    MAX_ID,
+    NAME_MAX,
+    PAGE_KEY_MAX,
+    SITE_KEY_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    URL_MAX,
+    WEBSITE_MAX,
+)
+from service.rules.errors import DomainError, ValidationError
+
+# Characters that render as nothing although Unicode calls them letters or marks.
+_INVISIBLE = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u034f"}
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Co", "Cn", "Cs"}
+_ALLOWED_CONTROLS = {"\n", "\t"}
+
+COMMENT_FIELDS = frozenset(
+    {
+        "name",
+        "email",
+        "text",
+        "website",
+        "parent",
+        "rating",
+        "notify",
+        "title",
+        "url",
+        "form_token",
+        "hp",
+    }
+)
+EDIT_FIELDS = frozenset({"text", "rating"})
+
+
+@dataclass(frozen=True)
+class CommentInput:
+    """A validated new comment, before it meets the database."""
+
+    name: str
+    email: str
+    text: str
+    website: str | None = None
+    parent: int | None = None
+    rating: int | None = None
+    notify: bool = False
+    title: str | None = None
+    url: str | None = None
+    form_token: str | None = None
+    hp: str | None = None
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from JSON "\ud800"
+        return False
+    return True
+
+
+def is_visible(value: str) -> bool:
+    """True when the text shows at least one character a reader can see."""
+    return any(
+        ch not in _INVISIBLE and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in value
+    )
+
+
+def _string(field: str, value: Any, errors: dict[str, str], *, required: bool) -> str | None:
+    if value is None:
+        if required:
+            errors[field] = "This field is required."
+        return None
+    if not isinstance(value, str):
+        errors[field] = "Must be a string."
+        return None
+    if not _encodable(value):
+        errors[field] = "Contains characters that are not valid text."
+        return None
+    return value
+
+
+def clean_name(value: Any, errors: dict[str, str]) -> str | None:
+    raw = _string("name", value, errors, required=True)
+    if raw is None:
+        return None
+    name = unicodedata.normalize("NFC", " ".join(raw.split()))
+    if not name:
+        errors["name"] = "Please give a name."
+    elif any(unicodedata.category(ch) == "Cc" for ch in name):
+        errors["name"] = "A name cannot contain control characters."
+    elif not is_visible(name):
+        errors["name"] = "A name needs at least one visible character."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"At most {NAME_MAX} characters."
+    else:
+        return name
+    return None
+
+
+def clean_email(value: Any, errors: dict[str, str]) -> str | None:
+    raw = _string("email", value, errors, required=True)
+    if raw is None:
+        return None
+    email = raw.strip()
+    if not email:
+        errors["email"] = "Please give an email address. It will not be published."
+        return None
+    if len(email) > EMAIL_MAX:
+        errors["email"] = f"At most {EMAIL_MAX} characters."
+        return None
+    try:
+        # No DNS look-ups; reserved test domains are fine for a comment form.
+        checked = validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        errors["email"] = "This is not a valid email address."
+        return None
+    return str(checked.normalized)
+
+
+def clean_title(value: str) -> str | None:
+    """A page title as shown: control characters dropped, spaces collapsed, bounded."""
+    visible = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in value)
+    return " ".join(visible.split())[:TITLE_MAX] or None
+
+
+def clean_http_url(value: str, limit: int) -> str | None:
+    """An absolute http(s) URL with a host, or None."""
+    url = value.strip()
+    if not url or len(url) > limit or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        return None
+    del port
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    return url
+
+
+def clean_website(value: Any, errors: dict[str, str]) -> str | None:
+    raw = _string("website", value, errors, required=False)
+    if raw is None or not raw.strip():
+        return None
+    url = raw.strip()
+    if "://" not in url and not url.lower().startswith(("http:", "https:")):
+        url = "https://" + url  # people type "example.org"
+    cleaned = clean_http_url(url, WEBSITE_MAX)
+    if cleaned is None:
+        errors["website"] = (
+            f"Must be a web address starting with http:// or https:// "
+            f"(at most {WEBSITE_MAX} characters)."
+        )
+    return cleaned
+
+
+def clean_text(value: Any, errors: dict[str, str]) -> str | None:
+    raw = _string("text", value, errors, required=True)
+    if raw is None:
+        return None
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > TEXT_MAX:
+        errors["text"] = f"At most {TEXT_MAX:,} characters (this has {len(text):,})."
+    elif any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text):
+        errors["text"] = "The comment contains control characters."
+    elif not is_visible(text):
+        errors["text"] = "Please write a comment."
+    else:
+        return text
+    return None
+
+
+def clean_id(field: str, value: Any, errors: dict[str, str]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[field] = "Must be a whole number."
+        return None
+    if not 1 <= value <= MAX_ID:
+        errors[field] = "No such comment."
+        return None
+    return value
+
+
+def clean_rating(value: Any, errors: dict[str, str]) -> int | None:
+    """A review's rating: a whole number (its range is the site's scale, checked later)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        errors["rating"] = "Give a whole number from 1 to the site's scale."
+        return None
+    return value
+
+
+def clean_bool(field: str, value: Any, errors: dict[str, str]) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        errors[field] = "Must be true or false."
+        return False
+    return value
+
+
+def _reject_unknown(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(key for key in data if key not in allowed)
+    if unknown:
+        raise ValidationError(
+            {key[:64]: "Unknown field." for key in unknown[:20]},
+            "The request has fields this service does not accept.",
+        )
+
+
+def comment_input(data: Mapping[str, Any]) -> CommentInput:
+    """Validate a new comment (JSON object or form data converted to JSON types)."""
+    _reject_unknown(data, COMMENT_FIELDS)
+    errors: dict[str, str] = {}
+    name = clean_name(data.get("name"), errors)
+    email = clean_email(data.get("email"), errors)
+    website = clean_website(data.get("website"), errors)
+    text = clean_text(data.get("text"), errors)
+    parent = clean_id("parent", data.get("parent"), errors)
+    rating = clean_rating(data.get("rating"), errors)
+    notify = clean_bool("notify", data.get("notify"), errors)
+    title = _string("title", data.get("title"), errors, required=False)
+    url = _string("url", data.get("url"), errors, required=False)
+    form_token = _string("form_token", data.get("form_token"), errors, required=False)
+    hp = _string("hp", data.get("hp"), errors, required=False)
+    if errors:
+        raise ValidationError(errors)
+    assert name is not None and email is not None and text is not None
+    if title is not None:
+        title = clean_title(title)
+    if url is not None:
+        url = clean_http_url(url, URL_MAX)
+    return CommentInput(
+        name=name,
+        email=email,
+        text=text,
+        website=website,
+        parent=parent,
+        rating=rating,
+        notify=notify,
+        title=title,
+        url=url,
+        form_token=form_token,
+        hp=hp,
+    )
+
+
+@dataclass(frozen=True)
+class EditInput:
+    """A validated edit: new text, new rating, or both."""
+
+    text: str | None
+    rating: int | None
+
+
+def edit_input(data: Mapping[str, Any]) -> EditInput:
+    """Validate an author's edit of their comment's text and/or review rating."""
+    _reject_unknown(data, EDIT_FIELDS)
+    errors: dict[str, str] = {}
+    if not data:
+        raise ValidationError({"text": "Send the new text, the new rating, or both."})
+    text = clean_text(data["text"], errors) if "text" in data else None
+    rating = clean_rating(data.get("rating"), errors)
+    if "rating" in data and data["rating"] is None:
+        errors["rating"] = "Give a whole number from 1 to the site's scale."
+    if errors:
+        raise ValidationError(errors)
+    return EditInput(text=text, rating=rating)
+
+
+def _query_string(field: str, value: str | None, limit: int) -> str:
+    if value is None or not value.strip():
+        raise DomainError(
+            "invalid_query",
+            f"The {field} parameter is required.",
+            {field: "This parameter is required."},
+        )
+    cleaned = value.strip()
+    if len(cleaned) > limit:
+        raise DomainError(
+            "invalid_query",
+            f"The {field} parameter is too long.",
+            {field: f"At most {limit} characters."},
+        )
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned) or not _encodable(cleaned):
+        raise DomainError(
+            "invalid_query",
+            f"The {field} parameter has invalid characters.",
+            {field: "Contains control characters."},
+        )
+    return cleaned
+
+
+def site_key(value: str | None) -> str:
+    """The ``site`` query parameter (default ``default``)."""
+    return _query_string("site", value if value is not None else "default", SITE_KEY_MAX)
+
+
+def page_key(value: str | None) -> str:
+    """The ``page`` query parameter: the page id the embed gives."""
+    return _query_string("page", value, PAGE_KEY_MAX)
+
+
+def page_keys(value: Any, limit: int) -> list[str]:
+    """A JSON list of page ids (as in POST /counts), each checked like ``page``."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError({"pages": "A list of page ids (strings)."})
+    if len(value) > limit:
+        raise ValidationError({"pages": f"At most {limit} page ids at once."})
+    keys = []
+    for item in value:
+        try:
+            keys.append(page_key(item))
+        except DomainError as error:
+            message = error.fields.get("page", error.message)
+            raise ValidationError({"pages": f"{item[:40]!r}: {message}"}) from None
+    return list(dict.fromkeys(keys))
+
+
+def query_int(field: str, value: str | None, default: int, low: int, high: int) -> int:
+    """A bounded whole-number query parameter."""
+    if value is None or value == "":
+        return default
+    if (
+        not value.isascii()
+        or not value.isdigit()
+        or len(value) > 10
+        or not (low <= int(value) <= high)
+    ):
+        raise DomainError(
+            "invalid_query",
+            f"The {field} parameter is not valid.",
+            {field: f"A whole number from {low} to {high}."},
+        )
+    return int(value)
+
+
+def query_choice(field: str, value: str | None, choices: tuple[str, ...]) -> str:
+    """A query parameter from a fixed list; the first choice is the default."""
+    if value is None or value == "":
+        return choices[0]
+    if value not in choices:
+        raise DomainError(
+            "invalid_query",
+            f"The {field} parameter is not valid.",
+            {field: "One of: " + ", ".join(choices) + "."},
+        )
+    return value
+
+
+def like_pattern(value: str) -> str:
+    """A LIKE pattern that matches the text literally (wildcards escaped)."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

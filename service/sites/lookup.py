@@ -1,0 +1,77 @@
+"""Sites and pages: lookup, and creation of a page on first sight."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from service.data import Page, Site
+from service.extensions import db
+from service.rules.errors import DomainError
+from service.rules.validation import like_pattern
+from service.sites.origins import allowed_origins, origin_of
+
+
+def get_site(key: str) -> Site:
+    """The site with this key; ``site_not_found`` when there is none."""
+    site = db.session.scalar(sa.select(Site).where(Site.key == key))
+    if site is None:
+        raise DomainError("site_not_found", f"There is no site {key!r} on this service.")
+    return site
+
+
+def find_page(site: Site, key: str) -> Page | None:
+    """The page with this key, or None if nobody has commented or rated there yet."""
+    return db.session.scalar(sa.select(Page).where(Page.site_id == site.id, Page.key == key))
+
+
+def get_or_create_page(
+    site: Site, key: str, *, title: str | None, url: str | None, service_origin: str
+) -> Page:
+    """The page, created on first sight with a title and URL from an allowed origin only."""
+    page = find_page(site, key)
+    if page is not None:
+        return page
+    if url is None or origin_of(url) not in allowed_origins(site, service_origin):
+        title = url = None  # metadata from an unknown origin is not believed
+    try:
+        with db.session.begin_nested():
+            page = Page(site_id=site.id, key=key, title=title, url=url)
+            db.session.add(page)
+    except IntegrityError:  # created meanwhile by a concurrent first post
+        page = find_page(site, key)
+        assert page is not None
+    return page
+
+
+def ensure_default_site() -> Site:
+    """Create the ``default`` site if it is missing; keep its configured origins current."""
+    site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
+    origins = list(current_app.config["PARLEY_ALLOWED_ORIGINS"])
+    if site is None:
+        site = Site(
+            key="default",
+            name="Default site",
+            moderation=current_app.config["PARLEY_MODERATION"],
+            edit_window=current_app.config["PARLEY_EDIT_WINDOW"],
+        )
+        site.origins = origins
+        db.session.add(site)
+    elif origins and not set(origins) <= set(site.origins):
+        site.origins = [*site.origins, *origins]
+    db.session.commit()
+    return site
+
+
+def pages_of(site: Site, search: str, offset: int, limit: int = 50) -> tuple[list[Page], bool]:
+    """A site's pages, newest first, whose id contains ``search``; and whether more follow."""
+    query = sa.select(Page).where(Page.site_id == site.id)
+    if search:
+        query = query.where(Page.key.like(like_pattern(search), escape="\\"))
+    found = list(
+        db.session.scalars(
+            query.order_by(Page.created.desc(), Page.id.desc()).offset(offset).limit(limit + 1)
+        )
+    )
+    return found[:limit], len(found) > limit

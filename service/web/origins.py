@@ -1,0 +1,95 @@
+"""Cross-site rules: which origins may write, CORS answers, and framing.
+
+A write whose ``Origin`` is present and not one of the site's allowed origins
+(or the service's own) is refused, as is a browser request marked cross-site
+without an ``Origin``. A request with no ``Origin`` at all is a non-browser
+client: allowed, under rate limits and the site's moderation policy. CORS
+headers are sent only to an allowed origin. Origin checks keep browsers from
+being used against a visitor; spam is the job of the limits and rules.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, request
+
+from service.data import Comment, Page, Site
+from service.data.bounds import MAX_ID, SITE_KEY_MAX
+from service.extensions import db
+from service.rules.errors import DomainError
+from service.sites import origins
+from service.web.requests import service_origin
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CROSS_SITE_PATHS = ("/api/", "/widget/", "/thread")
+ALLOW_HEADERS = "Content-Type, X-Parley-Visitor, X-Parley-Edit-Token"
+EXPOSE_HEADERS = "Retry-After"
+PREFLIGHT_MAX_AGE = "600"
+
+
+def request_site() -> Site | None:
+    """The site a request concerns: the comment's in the path, else the ``site`` parameter."""
+    comment_id = (request.view_args or {}).get("comment_id")
+    if isinstance(comment_id, int) and 1 <= comment_id <= MAX_ID:
+        site = db.session.scalar(
+            sa.select(Site)
+            .join(Page, Page.site_id == Site.id)
+            .join(Comment, Comment.page_id == Page.id)
+            .where(Comment.id == comment_id)
+        )
+        if site is not None:
+            return site
+    key = request.args.get("site") or "default"
+    if len(key) > SITE_KEY_MAX:
+        return None
+    return db.session.scalar(sa.select(Site).where(Site.key == key))
+
+
+def _check() -> None:
+    if not request.path.startswith(CROSS_SITE_PATHS):
+        return
+    origin = request.headers.get("Origin")
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if origin is None and fetch_site is None:
+        return  # a non-browser client: nothing to protect, nothing to answer with CORS
+    site = request_site()
+    allowed = (
+        origins.allowed_origins(site, service_origin()) if site is not None else {service_origin()}
+    )
+    if origin is not None and origin in allowed:
+        g.cors_origin = origin
+    if request.method not in UNSAFE:
+        return
+    if origin is None:
+        if fetch_site == "cross-site":
+            raise DomainError("cross_site", "Cross-site requests must come from an allowed origin.")
+        return
+    if origin not in allowed:
+        raise DomainError("origin_not_allowed", "This site does not allow writes from this origin.")
+
+
+def _cors(response: Response) -> Response:
+    if request.path.startswith(CROSS_SITE_PATHS):
+        response.vary.add("Origin")
+    origin = g.get("cors_origin")
+    if not origin:
+        return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
+        response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
+        response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    return response
+
+
+def frame_ancestors(site: Site) -> str:
+    """The CSP frame-ancestors of a site's standalone page: itself and its allowed origins."""
+    own = service_origin()
+    return " ".join(["'self'", *sorted(origins.allowed_origins(site, own) - {own})])
+
+
+def register(app: Flask) -> None:
+    """Check origins before every request and answer CORS after it."""
+    app.before_request(_check)
+    app.after_request(_cors)

@@ -1,0 +1,91 @@
+"""What a view reads from the request, read one way everywhere: the JSON body, the client's
+address, the service's own origin, the site and page parameters, the visitor key.
+
+Domain functions get these as plain values; nothing below the web layer reads the request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, request
+
+from service.data import Site
+from service.rules import privacy, validation, visitors
+from service.rules.errors import DomainError
+from service.sites.lookup import get_site
+
+EDIT_TOKEN_HEADER = "X-Parley-Edit-Token"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object: 415 if not JSON, 400 if malformed."""
+    if request.mimetype != "application/json":
+        raise DomainError(
+            "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
+        )
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):
+        raise DomainError("malformed_json", "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise DomainError("malformed_json", "The body must be a JSON object.")
+    return data
+
+
+def client_address() -> str:
+    """The client's real address, trusting PARLEY_TRUSTED_PROXIES proxies; "" if unknown."""
+    # Several X-Forwarded-For header lines mean the same as one comma-joined line.
+    forwarded = ", ".join(request.headers.getlist("X-Forwarded-For")) or None
+    trusted = int(current_app.config.get("PARLEY_TRUSTED_PROXIES", 0))
+    return privacy.client_address(request.remote_addr, forwarded, trusted)
+
+
+def stored_address() -> str:
+    """The anonymised client address the database keeps."""
+    return privacy.anonymize_address(client_address())
+
+
+def service_origin() -> str:
+    """The service's own origin."""
+    return request.host_url.rstrip("/")
+
+
+def site_and_page() -> tuple[Site, str]:
+    """The site and page the ``site`` and ``page`` parameters name."""
+    site = get_site(validation.site_key(request.args.get("site")))
+    return site, validation.page_key(request.args.get("page"))
+
+
+def visitor() -> str:
+    """The visitor key's hash from its header: required."""
+    return visitors.visitor_hash(request.headers.get(visitors.HEADER))
+
+
+def optional_visitor() -> str | None:
+    """The visitor key's hash from its header, or None when none was sent."""
+    return visitors.optional_visitor_hash(request.headers.get(visitors.HEADER))
+
+
+def safe_return(value: str | None) -> str | None:
+    """A same-origin path to go back to after a form, or None (never another host)."""
+    if not value or len(value) > 512 or not value.startswith("/"):
+        return None
+    if value.startswith(("//", "/\\")) or any(ord(ch) < 32 or ch == "\\" for ch in value):
+        return None
+    return value

@@ -1,0 +1,8 @@
+"""Public HTML: the thread and rating fragments, the standalone page, avatars, the demo
+page, the loader and its assets, and the health check."""
+
+from flask import Blueprint
+
+bp = Blueprint("widgets", __name__)
+
+from service.web.widgets import assets, fragments, pages  # noqa: E402,F401  (routes on bp)
