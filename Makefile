@@ -20,6 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check service tests bench wsgi.py
 	$(BIN)/ruff format --check service tests bench wsgi.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
