@@ -1,6 +1,6 @@
 """The moderation queue (GET /admin/queue) on 100,000 comments, 10% of them pending.
 
-A moderator is created with ``service.accounts.create_moderator`` and logs in
+A moderator is created with ``service.sites.accounts.create_moderator`` and logs in
 through ``/admin/login`` with the CSRF token from the form; the queue is then
 read through the Flask test client (in-process): unfiltered (pending, and
 the approved comments, which the same view lists), with a text

@@ -17,7 +17,13 @@ from flask.cli import AppGroup
 
 from service.comments import blocklist, moderation
 from service.data import Comment, Page, Site
-from service.data.bounds import EDITORIAL_SCALES, MODERATION_POLICIES, RATING_SCALES, THEMES
+from service.data.bounds import (
+    EDITORIAL_DEFAULT_SCALE,
+    EDITORIAL_SCALES,
+    MODERATION_POLICIES,
+    RATING_SCALES,
+    THEMES,
+)
 from service.database import writing
 from service.extensions import db
 from service.ratings import summary
@@ -211,7 +217,7 @@ def page_set(
 @click.option(
     "--scale",
     type=click.Choice([str(scale) for scale in EDITORIAL_SCALES]),
-    default="10",
+    default=str(EDITORIAL_DEFAULT_SCALE),
     show_default=True,
 )
 @click.option("--url", help="Where the score comes from.")

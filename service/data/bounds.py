@@ -26,6 +26,7 @@ AUDIT_TARGET_MAX = 120
 WORD_MAX = 100
 VISITOR_KEY_MAX = 200
 SEARCH_MAX = 200  # free-text filters of the admin views
+RETURN_PATH_MAX = 512  # where a form sends its reader back to
 PASSWORD_MIN = 10
 PASSWORD_MAX = 512
 
@@ -48,6 +49,7 @@ MODERATION_POLICIES: dict[str, str] = {
 }
 RATING_SCALES = (5, 10)
 EDITORIAL_SCALES = (5, 10, 100)
+EDITORIAL_DEFAULT_SCALE = 10
 THEMES: dict[str, str] = {"auto": "Follow the reader's system", "light": "Light", "dark": "Dark"}
 ROLES = ("owner", "moderator")
 BAN_KINDS = ("email", "address", "visitor")

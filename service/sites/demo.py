@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.data.bounds import EDITORIAL_DEFAULT_SCALE
 from service.extensions import db
 from service.ratings.editorial import set_editorial
 from service.sites.lookup import ensure_default_site, get_or_create_page
@@ -19,5 +20,5 @@ def ensure_demo_page() -> None:
         page.title = DEMO_TITLE
         page.schema_type = "TVSeries"
         for label, score in DEMO_SCORES:
-            set_editorial(page, label, score, 10, None)
+            set_editorial(page, label, score, EDITORIAL_DEFAULT_SCALE, None)
     db.session.commit()

@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app, request
 
 from service.data import Site
+from service.data.bounds import RETURN_PATH_MAX
 from service.rules import privacy, validation, visitors
 from service.rules.errors import DomainError
 from service.sites.lookup import get_site
@@ -84,7 +85,7 @@ def optional_visitor() -> str | None:
 
 def safe_return(value: str | None) -> str | None:
     """A same-origin path to go back to after a form, or None (never another host)."""
-    if not value or len(value) > 512 or not value.startswith("/"):
+    if not value or len(value) > RETURN_PATH_MAX or not value.startswith("/"):
         return None
     if value.startswith(("//", "/\\")) or any(ord(ch) < 32 or ch == "\\" for ch in value):
         return None
