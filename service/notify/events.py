@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.data import Address, Comment, Moderator, Page, Role, Site, utcnow
 from service.extensions import db
-from service.notify import links, outbox, webhooks
+from service.notify import links, queue, webhooks
 from service.notify.mailer import public_url, setting
 from service.rules import privacy
 
@@ -89,7 +89,7 @@ def _queue(
     """Render templates/email/NAME.txt and .html and queue them for one recipient."""
     text = render_template(f"email/{name}.txt", **context)
     html = render_template(f"email/{name}.html", subject=subject, **context)
-    outbox.queue_mail(
+    queue.queue_mail(
         recipient=recipient, subject=subject, text=text, html=html, headers=headers, ref=ref
     )
 
@@ -169,7 +169,7 @@ def _subscribe(comment: Comment, site: Site) -> None:
         return  # subscribed already, or asked for no mail at all
     since = utcnow() - timedelta(seconds=int(setting("PARLEY_CONFIRM_INTERVAL")))
     ref = f"confirm:{address.id}"
-    if outbox.already_queued(ref, since):
+    if queue.already_queued(ref, since):
         return
     _queue(
         "confirm",
@@ -197,7 +197,7 @@ def _tell_parent_author(comment: Comment, site: Site) -> None:
     if address is None or address.confirmed is None or address.unsubscribed is not None:
         return
     ref = f"reply:{comment.id}"
-    if outbox.already_queued(ref):
+    if queue.already_queued(ref):
         return
     page = comment.page
     author = comment.author or "Someone"
@@ -225,9 +225,9 @@ def _call_webhooks(comment: Comment, published: bool = False) -> None:
     """
     for hook in webhooks.active_for(comment.page.site_id):
         created = f"hook:{hook.id}:comment.created:{comment.id}"
-        told = outbox.already_queued(created)
+        told = queue.already_queued(created)
         event = "comment.approved" if published and told else "comment.created"
         ref = f"hook:{hook.id}:{event}:{comment.id}"
-        if told if event == "comment.created" else outbox.already_queued(ref):
+        if told if event == "comment.created" else queue.already_queued(ref):
             continue
-        outbox.queue_webhook(hook, webhooks.payload(comment, event), event=event, ref=ref)
+        queue.queue_webhook(hook, webhooks.payload(comment, event), event=event, ref=ref)

@@ -1,16 +1,14 @@
-"""The outbox: mail and webhook calls queued in the caller's transaction, sent after it.
+"""Sending the outbox: the mail and webhook calls ``notify.queue`` put in it, after the
+commit that queued them.
 
 Rows are claimed with a compare-and-set update (``send_after`` moves forward by a
 lease) before they are sent, so several senders never send one row twice; a
 failure is retried with exponential backoff until ``PARLEY_OUTBOX_MAX_ATTEMPTS``,
-then kept for inspection. Internal data rides in ``headers_json`` under keys
-starting with "_" (a reference for de-duplication, the webhook id); only the
-other keys become mail headers.
+then kept for inspection.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from contextlib import nullcontext
@@ -25,66 +23,13 @@ from service.data import OutboxMessage, Webhook, utcnow
 from service.database import writing
 from service.extensions import db
 from service.notify import webhooks
-from service.notify.mailer import DeliveryError, SmtpConnection, SmtpSettings, one_line, setting
+from service.notify.mailer import DeliveryError, SmtpConnection, SmtpSettings, setting
+from service.notify.queue import unpack_headers
 from service.rules import privacy
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(days=1)
-
-
-def _headers_json(headers: dict[str, str], meta: dict[str, Any]) -> str:
-    data: dict[str, Any] = dict(headers)
-    data.update({f"_{key}": value for key, value in meta.items()})
-    return json.dumps(data, sort_keys=True)
-
-
-def queue_mail(
-    *,
-    recipient: str,
-    subject: str,
-    text: str,
-    html: str,
-    headers: dict[str, str] | None = None,
-    ref: str | None = None,
-) -> OutboxMessage:
-    """Queue a mail to an encrypted address (caller commits)."""
-    row = OutboxMessage(
-        kind="mail",
-        recipient=recipient,
-        subject=one_line(subject),
-        body=text,
-        html=html,
-        headers_json=_headers_json(headers or {}, {"ref": ref} if ref else {}),
-        send_after=utcnow(),
-    )
-    db.session.add(row)
-    return row
-
-
-def queue_webhook(webhook: Webhook, body: str, *, event: str, ref: str) -> OutboxMessage:
-    """Queue one signed call of a webhook (caller commits); it is signed when sent."""
-    row = OutboxMessage(
-        kind="webhook",
-        recipient=webhook.url,
-        subject=event,
-        body=body,
-        headers_json=_headers_json({}, {"ref": ref, "webhook": webhook.id, "event": event}),
-        send_after=utcnow(),
-    )
-    db.session.add(row)
-    return row
-
-
-def already_queued(ref: str, since: datetime | None = None) -> bool:
-    """Whether a row with this reference exists (queued, sent and kept, or given up)."""
-    marker = f'"_ref": {json.dumps(ref)}'
-    query = sa.select(OutboxMessage.id).where(
-        OutboxMessage.headers_json.contains(marker, autoescape=True)
-    )
-    if since is not None:
-        query = query.where(OutboxMessage.created >= since)
-    return db.session.scalar(query.limit(1)) is not None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -130,12 +75,7 @@ class _Job:
 
 
 def _job(row: OutboxMessage) -> _Job:
-    try:
-        data = json.loads(row.headers_json or "{}")
-    except ValueError:
-        data = {}
-    headers = {k: str(v) for k, v in data.items() if not k.startswith("_")}
-    meta = {k[1:]: v for k, v in data.items() if k.startswith("_")}
+    headers, meta = unpack_headers(row.headers_json)
     fields = (row.id, row.kind, row.recipient, row.subject, row.body, row.html)
     return _Job(*fields, row.attempts, row.send_after, headers, meta)
 
