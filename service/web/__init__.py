@@ -11,9 +11,8 @@ from flask import Flask, request
 from service import database
 from service.data import bounds
 from service.web import errors, headers, origins
+from service.web.requests import UNSAFE_METHODS
 from service.web.sessions import ScopedSessionInterface
-
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _mark_writes() -> None:

@@ -18,9 +18,8 @@ from service.data.bounds import MAX_ID, SITE_KEY_MAX
 from service.extensions import db
 from service.rules.errors import DomainError
 from service.sites import origins
-from service.web.requests import service_origin
+from service.web.requests import UNSAFE_METHODS, service_origin
 
-UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CROSS_SITE_PATHS = ("/api/", "/widget/", "/thread")
 ALLOW_HEADERS = "Content-Type, X-Parley-Visitor, X-Parley-Edit-Token"
 EXPOSE_HEADERS = "Retry-After"
@@ -58,7 +57,7 @@ def _check() -> None:
     )
     if origin is not None and origin in allowed:
         g.cors_origin = origin
-    if request.method not in UNSAFE:
+    if request.method not in UNSAFE_METHODS:
         return
     if origin is None:
         if fetch_site == "cross-site":

@@ -18,6 +18,8 @@ from service.rules.errors import DomainError
 from service.sites.lookup import get_site
 
 EDIT_TOKEN_HEADER = "X-Parley-Edit-Token"
+# Methods that may change something: they take the write lock and face the origin checks.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _refuse_constant(name: str) -> Any:
