@@ -20,6 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check service tests bench wsgi.py
 	$(BIN)/ruff format --check service tests bench wsgi.py
 	$(BIN)/mypy
+	$(BIN)/mypy tests/e2e
 	$(BIN)/lint-imports --no-cache
 
 test: lint

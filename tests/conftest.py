@@ -1,4 +1,5 @@
-"""Fixtures: a fresh, migrated SQLite file per test, and helpers to post."""
+"""Fixtures: a fresh, migrated SQLite file per test, helpers to post, an admin session,
+and the loopback servers that receive the service's mail and webhook calls."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from support import EMAIL, base_config, comment_body, csrf_token  # noqa: F401
+from servers import Mailbox, WebhookReceiver
+from support import base_config, comment_body, log_in, make_moderator
+from werkzeug.test import TestResponse
 
 from service import create_app
 from service.database import writing
@@ -68,10 +71,10 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 
 @pytest.fixture
-def post(client: FlaskClient) -> Callable[..., Any]:
+def post(client: FlaskClient) -> Callable[..., TestResponse]:
     """Post a comment through the JSON API; returns the response."""
 
-    def _post(page: str = "/article", site: str = "default", **fields: Any) -> Any:
+    def _post(page: str = "/article", site: str = "default", **fields: Any) -> TestResponse:
         return client.post(
             "/api/v1/comments",
             query_string={"site": site, "page": page},
@@ -79,3 +82,25 @@ def post(client: FlaskClient) -> Callable[..., Any]:
         )
 
     return _post
+
+
+@pytest.fixture
+def owner(app: Flask, client: FlaskClient) -> FlaskClient:
+    """The test client, logged in to the admin as the owner of the default site."""
+    make_moderator(app)
+    assert log_in(client).status_code == 303
+    return client
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """An SMTP server on loopback that keeps every message it receives."""
+    with Mailbox() as box:
+        yield box
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """An HTTP server on loopback that records every webhook call."""
+    with WebhookReceiver() as server:
+        yield server

@@ -1,16 +1,32 @@
-"""Helpers shared by the test modules (imported as ``support``; fixtures live in conftest)."""
+"""Helpers shared by the test modules (imported as ``support``; fixtures live in conftest).
+
+The database helpers that take an ``app`` open its app context themselves.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
 from service.config import new_data_key
+from service.data import OutboxMessage, Site, utcnow
+from service.database import writing
+from service.extensions import db
+from service.notify import outbox
+from service.sites import accounts
 
 SECRET = "test-secret-key-" + "x" * 32
 DATA_KEY = new_data_key()
 EMAIL = "ada.lovelace@example.org"
+OWNER = "owner@example.org"
+PASSWORD = "correct horse battery"
 
 
 def base_config(instance: Path, **overrides: Any) -> dict[str, Any]:
@@ -33,7 +49,161 @@ def comment_body(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+# --- answers --------------------------------------------------------------------------------
+
+
+def json_of(response: TestResponse) -> dict[str, Any]:
+    """The JSON object a response carries; fails the test, showing the body, if it has none."""
+    body = response.get_json(silent=True) if response.is_json else None
+    assert isinstance(body, dict), (
+        f"no JSON object in {response.status}: {response.get_data(as_text=True)[:500]!r}"
+    )
+    return body
+
+
+def thread(client: FlaskClient, page: str, **params: Any) -> dict[str, Any]:
+    """The JSON API's answer for a page's comments, with ``params`` in the query."""
+    response = client.get("/api/v1/comments", query_string={"page": page, **params})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return json_of(response)
+
+
+def every_comment(client: FlaskClient, page: str, **params: Any) -> list[dict[str, Any]]:
+    """The comments of every page of a cursored list (a thread, or one parent's replies)."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(1_000):
+        answer = thread(client, page, **params, **({"cursor": cursor} if cursor else {}))
+        found += answer["comments"]
+        cursor = answer["next"]
+        if not cursor:
+            return found
+    raise AssertionError("cursor paging did not end")
+
+
+def visitor_key(client: FlaskClient) -> str:
+    """A fresh visitor key (each call: another visitor)."""
+    response = client.post("/api/v1/visitors")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return str(json_of(response)["visitor"])
+
+
 def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    """The CSRF token of a page's form: a WTForms field (``type`` after the ``name``) or a
+    hand-written hidden input; every form of one page carries the same token."""
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
     assert match, "the form has no CSRF token"
     return match.group(1)
+
+
+def form_tokens(html: str) -> dict[str, str]:
+    """The hidden tokens of the standalone page's comment form: CSRF and the time trap's."""
+    match = re.search(r'name="form_token" type="hidden" value="([^"]+)"', html)
+    assert match, "the form has no form_token"
+    return {"csrf_token": csrf_token(html), "form_token": match.group(1)}
+
+
+def open_form(client: FlaskClient, page: str, site: str = "default") -> dict[str, str]:
+    """Show a page's standalone thread and return the hidden tokens its form carries."""
+    response = client.get("/thread", query_string={"site": site, "page": page})
+    assert response.status_code == 200, response.status
+    return form_tokens(response.get_data(as_text=True))
+
+
+# --- sites ----------------------------------------------------------------------------------
+
+
+def default_site() -> Site:
+    """The default site's row (inside an app context)."""
+    return db.session.scalars(sa.select(Site).where(Site.key == "default")).one()
+
+
+def set_site(app: Flask, **values: Any) -> None:
+    """Change settings of the default site: ``set_site(app, moderation="all")``."""
+    with app.app_context(), writing():
+        site = default_site()
+        for name, value in values.items():
+            assert hasattr(site, name), f"a site has no setting {name!r}"
+            setattr(site, name, value)
+        db.session.commit()
+
+
+# --- moderators -----------------------------------------------------------------------------
+
+
+def make_moderator(
+    app: Flask,
+    email: str = OWNER,
+    sites: dict[str, str] | None = None,
+    password: str = PASSWORD,
+) -> None:
+    """An account with roles per site key; by default the owner of the default site."""
+    with app.app_context(), writing():
+        accounts.create_moderator(email, password, sites=sites or {"default": "owner"})
+        db.session.commit()
+
+
+def log_in(
+    client: FlaskClient,
+    email: str = OWNER,
+    password: str = PASSWORD,
+    next_path: str | None = None,
+) -> TestResponse:
+    """Send the admin login form (with its CSRF token); returns the answer."""
+    page = client.get("/admin/login").get_data(as_text=True)
+    url = "/admin/login" + (f"?next={next_path}" if next_path else "")
+    return client.post(
+        url, data={"csrf_token": csrf_token(page), "email": email, "password": password}
+    )
+
+
+# --- the outbox (mail and webhook calls) ----------------------------------------------------
+
+
+def send_outbox(app: Flask) -> outbox.Report:
+    """One round of the outbox: send what is due."""
+    with app.app_context():
+        return outbox.send_due()
+
+
+def outbox_rows(app: Flask) -> list[OutboxMessage]:
+    """Every outbox row, oldest first (detached, to read after the context ends)."""
+    with app.app_context():
+        found = list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
+        db.session.expunge_all()
+        return found
+
+
+def make_outbox_due(app: Flask) -> None:
+    """Make every waiting row due now, as if its back-off had passed."""
+    with app.app_context(), writing():
+        db.session.execute(
+            sa.update(OutboxMessage).values(send_after=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+
+
+# --- admin forms ----------------------------------------------------------------------------
+
+
+def admin_post(client: FlaskClient, path: str, /, **data: Any) -> TestResponse:
+    """POST an admin form with the session's CSRF token."""
+    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    return client.post(path, data={"csrf_token": token, **data})
+
+
+def site_form(**changes: str | None) -> dict[str, str]:
+    """The site settings form as an owner sends it, with some fields changed (None: left out)."""
+    form: dict[str, str | None] = {
+        "name": "My blog",
+        "origins": "https://blog.example\nhttp://LOCALHOST:8000/",
+        "moderation": "none",
+        "link_limit": "2",
+        "rating_scale": "5",
+        "edit_window": "15",
+        "language": "en",
+        "theme": "auto",
+        "notify_moderators": "y",
+    }
+    form.update(changes)
+    return {k: v for k, v in form.items() if v is not None}

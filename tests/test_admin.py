@@ -6,51 +6,17 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from support import OWNER, csrf_token, log_in, make_moderator, set_site, visitor_key
 
 from service.data import AuditEntry, Comment, Moderator, Site
 from service.database import writing
 from service.extensions import db
 from service.sites import accounts
 
-PASSWORD = "correct horse battery"
-EMAIL = "owner@example.org"
-
-
-def make_moderator(app, email=EMAIL, sites=None, password=PASSWORD):
-    with app.app_context(), writing():
-        accounts.create_moderator(email, password, sites=sites or {"default": "owner"})
-        db.session.commit()
-
-
-def form_token(html):
-    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-def log_in(client, email=EMAIL, password=PASSWORD, next_path=None):
-    page = client.get("/admin/login").get_data(as_text=True)
-    url = "/admin/login" + (f"?next={next_path}" if next_path else "")
-    return client.post(
-        url, data={"csrf_token": form_token(page), "email": email, "password": password}
-    )
-
 
 @pytest.fixture
 def moderator(app):
     make_moderator(app)
-
-
-@pytest.fixture
-def logged_in(client, moderator):
-    assert log_in(client).status_code == 303
-    return client
-
-
-def set_moderation(app, policy):
-    with app.app_context():
-        db.session.scalar(sa.select(Site).where(Site.key == "default")).moderation = policy
-        db.session.commit()
 
 
 def test_create_admin_command_makes_an_owner_with_a_hashed_password(app, runner):
@@ -59,7 +25,7 @@ def test_create_admin_command_makes_an_owner_with_a_hashed_password(app, runner)
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
-        moderator = db.session.scalar(sa.select(Moderator))
+        moderator = db.session.scalars(sa.select(Moderator)).one()
         assert moderator.email == "boss@example.org"
         assert moderator.password_hash.startswith("scrypt:")
         assert "long enough password" not in moderator.password_hash
@@ -151,37 +117,37 @@ def test_json_callers_without_a_session_get_401(client):
     assert response.status_code == 401
 
 
-def test_admin_pages_refuse_framing_and_caching(logged_in):
-    response = logged_in.get("/admin/")
+def test_admin_pages_refuse_framing_and_caching(owner):
+    response = owner.get("/admin/")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_logout_needs_a_csrf_token(logged_in):
-    assert logged_in.post("/admin/logout").status_code == 400
-    page = logged_in.get("/admin/").get_data(as_text=True)
-    assert logged_in.post("/admin/logout", data={"csrf_token": form_token(page)}).status_code == 303
-    assert logged_in.get("/admin/").status_code == 302
+def test_logout_needs_a_csrf_token(owner):
+    assert owner.post("/admin/logout").status_code == 400
+    page = owner.get("/admin/").get_data(as_text=True)
+    assert owner.post("/admin/logout", data={"csrf_token": csrf_token(page)}).status_code == 303
+    assert owner.get("/admin/").status_code == 302
 
 
-def test_queue_shows_pending_comments_with_email_and_why(app, logged_in, post):
-    set_moderation(app, "all")
+def test_queue_shows_pending_comments_with_email_and_why(app, owner, post):
+    set_site(app, moderation="all")
     post("/article", text="Please review me", email="Writer@Example.org")
-    html = logged_in.get("/admin/queue").get_data(as_text=True)
+    html = owner.get("/admin/queue").get_data(as_text=True)
     assert "Please review me" in html
     assert "Writer@example.org" in html  # as given, with the domain normalised
     assert "Why pending:" in html and "holds every new comment" in html
 
 
-def test_bulk_approve_publishes_and_counts_and_is_audited(app, logged_in, post, client):
-    set_moderation(app, "all")
+def test_bulk_approve_publishes_and_counts_and_is_audited(app, owner, post, client):
+    set_site(app, moderation="all")
     ids = [post("/article", text=f"held {i}").json["comment"]["id"] for i in range(3)]
-    page = logged_in.get("/admin/queue").get_data(as_text=True)
-    response = logged_in.post(
+    page = owner.get("/admin/queue").get_data(as_text=True)
+    response = owner.post(
         "/admin/queue",
         data={
-            "csrf_token": form_token(page),
+            "csrf_token": csrf_token(page),
             "action": "approve",
             "ids": [str(i) for i in ids[:2]],
         },
@@ -193,33 +159,31 @@ def test_bulk_approve_publishes_and_counts_and_is_audited(app, logged_in, post, 
     with app.app_context():
         entries = db.session.scalars(sa.select(AuditEntry)).all()
         assert sorted(e.target for e in entries) == [f"comment {i}" for i in sorted(ids[:2])]
-        assert all(e.moderator.email == EMAIL for e in entries)
-    assert "approve" in logged_in.get("/admin/audit").get_data(as_text=True)
+        assert all(e.moderator is not None and e.moderator.email == OWNER for e in entries)
+    assert "approve" in owner.get("/admin/audit").get_data(as_text=True)
 
 
-def test_bulk_actions_need_a_csrf_token(app, logged_in, post):
-    set_moderation(app, "all")
+def test_bulk_actions_need_a_csrf_token(app, owner, post):
+    set_site(app, moderation="all")
     comment_id = post("/article").json["comment"]["id"]
-    response = logged_in.post("/admin/queue", data={"action": "approve", "ids": [comment_id]})
+    response = owner.post("/admin/queue", data={"action": "approve", "ids": [comment_id]})
     assert response.status_code == 400
     with app.app_context():
-        assert db.session.get(Comment, comment_id).status == "pending"
+        assert db.session.get_one(Comment, comment_id).status == "pending"
 
 
-def test_spam_and_restore_keep_review_ratings_exact(app, logged_in, client):
-    key = client.post("/api/v1/visitors").json["visitor"]
+def test_spam_and_restore_keep_review_ratings_exact(app, owner, client):
+    key = visitor_key(client)
     review = client.post(
         "/api/v1/comments?page=/article",
         headers={"X-Parley-Visitor": key},
         json={"name": "R", "email": "r@example.org", "text": "ok", "rating": 4},
     ).json["comment"]
-    token = form_token(logged_in.get("/admin/queue").get_data(as_text=True))
-    logged_in.post(
-        "/admin/queue", data={"csrf_token": token, "action": "spam", "ids": [review["id"]]}
-    )
+    token = csrf_token(owner.get("/admin/queue").get_data(as_text=True))
+    owner.post("/admin/queue", data={"csrf_token": token, "action": "spam", "ids": [review["id"]]})
     assert client.get("/api/v1/ratings?page=/article").json["count"] == 0
     assert client.get("/api/v1/comments?page=/article").json["page"]["comment_count"] == 0
-    logged_in.post(
+    owner.post(
         "/admin/queue", data={"csrf_token": token, "action": "restore", "ids": [review["id"]]}
     )
     assert client.get("/api/v1/ratings?page=/article").json["count"] == 1
@@ -232,44 +196,44 @@ def test_moderators_see_and_act_only_on_their_own_sites(app, client, post):
         db.session.add(other)
         db.session.commit()
     make_moderator(app, "mod@example.org", {"other": "moderator"})
-    set_moderation(app, "all")
+    set_site(app, moderation="all")
     mine = post("/p", site="other", text="on other").json["comment"]["id"]
     theirs = post("/p", site="default", text="on default").json["comment"]["id"]
     log_in(client, "mod@example.org")
     html = client.get("/admin/queue").get_data(as_text=True)
     assert "on other" in html and "on default" not in html
-    token = form_token(html)
+    token = csrf_token(html)
     client.post(
         "/admin/queue", data={"csrf_token": token, "action": "approve", "ids": [mine, theirs]}
     )
     with app.app_context():
-        assert db.session.get(Comment, mine).status == "approved"
-        assert db.session.get(Comment, theirs).status == "pending"
+        assert db.session.get_one(Comment, mine).status == "approved"
+        assert db.session.get_one(Comment, theirs).status == "pending"
 
 
-def test_search_wildcards_match_literally(app, logged_in, post):
-    set_moderation(app, "all")
+def test_search_wildcards_match_literally(app, owner, post):
+    set_site(app, moderation="all")
     post("/a", text="100% sure")
     post("/a", text="100 percent")
-    html = logged_in.get("/admin/queue?q=100%25").get_data(as_text=True)
+    html = owner.get("/admin/queue?q=100%25").get_data(as_text=True)
     assert "100% sure" in html and "100 percent" not in html
-    assert "Nothing here." in logged_in.get("/admin/queue?q=_").get_data(as_text=True)
+    assert "Nothing here." in owner.get("/admin/queue?q=_").get_data(as_text=True)
 
 
-def test_email_filter_finds_comments_through_the_blind_index(app, logged_in, post):
-    set_moderation(app, "all")
+def test_email_filter_finds_comments_through_the_blind_index(app, owner, post):
+    set_site(app, moderation="all")
     post("/a", text="from grace", email="grace@example.org")
     post("/a", text="from ada", email="ada@example.org")
-    html = logged_in.get("/admin/queue?email=GRACE@example.org").get_data(as_text=True)
+    html = owner.get("/admin/queue?email=GRACE@example.org").get_data(as_text=True)
     assert "from grace" in html and "from ada" not in html
 
 
-def test_dashboard_shows_pending_counts_and_latest_activity(app, logged_in, post, client):
-    set_moderation(app, "all")
+def test_dashboard_shows_pending_counts_and_latest_activity(app, owner, post, client):
+    set_site(app, moderation="all")
     post("/a", text="waiting")
-    key = client.post("/api/v1/visitors").json["visitor"]
+    key = visitor_key(client)
     client.put("/api/v1/ratings?page=/a", json={"value": 5}, headers={"X-Parley-Visitor": key})
-    html = logged_in.get("/admin/").get_data(as_text=True)
+    html = owner.get("/admin/").get_data(as_text=True)
     assert re.search(r'data-site="default">1</strong> pending', html)
     assert "waiting" in html and "5/5" in html
 

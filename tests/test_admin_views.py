@@ -6,8 +6,17 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from support import comment_body
-from test_admin import EMAIL, form_token, log_in, make_moderator, set_moderation
+from support import (
+    OWNER,
+    admin_post,
+    comment_body,
+    default_site,
+    log_in,
+    make_moderator,
+    set_site,
+    site_form,
+    visitor_key,
+)
 
 from service.data import AuditEntry, BlockedWord, Comment, Page, Site
 from service.extensions import db
@@ -16,30 +25,10 @@ MOD_EMAIL = "mod@example.org"
 
 
 @pytest.fixture
-def owner(client, app):
-    make_moderator(app)
-    assert log_in(client).status_code == 303
-    return client
-
-
-@pytest.fixture
 def other_site(app):
     with app.app_context():
         db.session.add(Site(key="other", name="Other", moderation="none", edit_window=900))
         db.session.commit()
-
-
-def token(client):
-    return form_token(client.get("/admin/").get_data(as_text=True))
-
-
-def send(client, path, /, **data):
-    """POST an admin form with the session's CSRF token."""
-    return client.post(path, data={"csrf_token": token(client), **data})
-
-
-def visitor_key(client):
-    return client.post("/api/v1/visitors").json["visitor"]
 
 
 def post_as(client, page="/a", key=None, **fields):
@@ -54,6 +43,13 @@ def thread(client, page="/a", key=None):
     return client.get(f"/api/v1/comments?page={page}", headers=headers).json
 
 
+def ban_ids(html):
+    """The ids of the bans the bans page lists."""
+    found = re.findall(r'id="ban-(\d+)"', html)
+    assert found, "the page lists no ban"
+    return found
+
+
 def audit_actions(app):
     with app.app_context():
         return [e.action for e in db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
@@ -61,7 +57,7 @@ def audit_actions(app):
 
 def status_of(app, comment_id):
     with app.app_context():
-        return db.session.get(Comment, comment_id).status
+        return db.session.get_one(Comment, comment_id).status
 
 
 # ---- access -------------------------------------------------------------------------------
@@ -118,13 +114,15 @@ def test_a_moderator_gets_404_for_another_sites_comment_and_403_for_settings(
     mine = post("/a", site="other").json["comment"]["id"]
     log_in(client, MOD_EMAIL)
     assert client.get(f"/admin/comments/{theirs}").status_code == 404
-    assert send(client, f"/admin/comments/{theirs}/moderate", action="spam").status_code == 404
+    assert (
+        admin_post(client, f"/admin/comments/{theirs}/moderate", action="spam").status_code == 404
+    )
     assert status_of(app, theirs) == "approved"
     assert client.get(f"/admin/comments/{mine}").status_code == 200
     assert client.get("/admin/sites/other").status_code == 403
     assert client.get("/admin/sites/other/pages").status_code == 403
     assert client.get("/admin/sites/default").status_code == 404
-    assert send(client, "/admin/blocklist", site="default", word="x").status_code == 404
+    assert admin_post(client, "/admin/blocklist", site="default", word="x").status_code == 404
     assert client.get("/admin/comments/99999999999999999999").status_code == 404
 
 
@@ -132,7 +130,7 @@ def test_a_moderator_gets_404_for_another_sites_comment_and_403_for_settings(
 
 
 def test_comment_detail_shows_email_address_why_pending_and_the_authors_history(app, owner, post):
-    set_moderation(app, "all")
+    set_site(app, moderation="all")
     older = post("/a", text="My first words", email="Writer@Example.org").json["comment"]["id"]
     post("/b", text="Someone else", email="other@example.org")
     newest = post("/b", text="My second words", email="writer@example.org").json["comment"]["id"]
@@ -148,9 +146,12 @@ def test_comment_detail_shows_email_address_why_pending_and_the_authors_history(
 
 def test_moderating_from_the_detail_page_follows_counts_and_is_audited(app, owner, post, client):
     comment_id = post("/a").json["comment"]["id"]
-    assert send(owner, f"/admin/comments/{comment_id}/moderate", action="spam").status_code == 303
+    assert (
+        admin_post(owner, f"/admin/comments/{comment_id}/moderate", action="spam").status_code
+        == 303
+    )
     assert thread(client)["page"]["comment_count"] == 0
-    send(owner, f"/admin/comments/{comment_id}/moderate", action="restore")
+    admin_post(owner, f"/admin/comments/{comment_id}/moderate", action="restore")
     assert thread(client)["page"]["comment_count"] == 1
     assert audit_actions(app) == ["spam", "restore"]
 
@@ -160,38 +161,40 @@ def test_editing_sanitises_the_new_text_again_and_refuses_blank_or_long_text(
 ):
     comment_id = post("/a", text="fine").json["comment"]["id"]
     edited = "Now **bold** <script>alert(1)</script> [x](javascript:alert(2))"
-    assert send(owner, f"/admin/comments/{comment_id}/edit", text=edited).status_code == 303
+    assert admin_post(owner, f"/admin/comments/{comment_id}/edit", text=edited).status_code == 303
     shown = thread(client)["comments"][0]
     assert "<strong>bold</strong>" in shown["html"]
     assert "<script" not in shown["html"] and "&lt;script&gt;" in shown["html"]
     assert "href" not in shown["html"]
     assert shown["edited"] is not None
-    blank = send(owner, f"/admin/comments/{comment_id}/edit", text="   ")
+    blank = admin_post(owner, f"/admin/comments/{comment_id}/edit", text="   ")
     assert blank.status_code == 422 and "Please write a comment." in blank.get_data(as_text=True)
-    long = send(owner, f"/admin/comments/{comment_id}/edit", text="x" * 10_001)
+    long = admin_post(owner, f"/admin/comments/{comment_id}/edit", text="x" * 10_001)
     assert long.status_code == 422 and "At most 10,000 characters" in long.get_data(as_text=True)
     assert audit_actions(app) == ["edit"]
 
 
 def test_a_moderator_reply_is_published_in_the_public_thread(app, owner, post, client):
-    set_moderation(app, "all")  # a moderator's reply is not held by the policy
+    set_site(app, moderation="all")  # a moderator's reply is not held by the policy
     parent = post("/a", text="A question?").json["comment"]["id"]
-    assert send(owner, f"/admin/comments/{parent}/reply", text="Held").status_code == 422
-    send(owner, f"/admin/comments/{parent}/moderate", action="approve")
-    assert send(owner, f"/admin/comments/{parent}/reply", text="An *answer*.").status_code == 303
+    assert admin_post(owner, f"/admin/comments/{parent}/reply", text="Held").status_code == 422
+    admin_post(owner, f"/admin/comments/{parent}/moderate", action="approve")
+    assert (
+        admin_post(owner, f"/admin/comments/{parent}/reply", text="An *answer*.").status_code == 303
+    )
     body = thread(client)
     reply = body["comments"][0]["replies"][0]
     assert reply["author"] == "owner" and "<em>answer</em>" in reply["html"]
     assert body["page"]["comment_count"] == 2
-    assert EMAIL not in str(body)
+    assert OWNER not in str(body)
     assert audit_actions(app) == ["approve", "reply"]
     with app.app_context():
-        assert db.session.get(Comment, reply["id"]).by_moderator is True
+        assert db.session.get_one(Comment, reply["id"]).by_moderator is True
 
 
 def test_the_public_json_marks_a_moderator_reply(owner, post, client):
     parent = post("/a").json["comment"]["id"]
-    send(owner, f"/admin/comments/{parent}/reply", text="From the team.")
+    admin_post(owner, f"/admin/comments/{parent}/reply", text="From the team.")
     top = thread(client)["comments"][0]
     assert top["moderator"] is False and top["replies"][0]["moderator"] is True
 
@@ -200,16 +203,18 @@ def test_the_public_json_marks_a_moderator_reply(owner, post, client):
 
 
 def test_a_typed_email_ban_refuses_the_next_post_until_it_is_removed(app, owner, post):
-    bad = send(owner, "/admin/bans", site="default", email="not an email")
+    bad = admin_post(owner, "/admin/bans", site="default", email="not an email")
     assert bad.status_code == 422 and "not a valid email" in bad.get_data(as_text=True)
-    response = send(owner, "/admin/bans", site="default", email="Troll@Example.org", reason="abuse")
+    response = admin_post(
+        owner, "/admin/bans", site="default", email="Troll@Example.org", reason="abuse"
+    )
     assert response.status_code == 303
     html = owner.get("/admin/bans").get_data(as_text=True)
     assert "Troll@example.org" in html and "abuse" in html and "plain" in html
     refused = post("/a", email="troll@example.org")
     assert refused.status_code == 403 and refused.json["error"]["code"] == "banned"
-    ban_id = re.search(r'id="ban-(\d+)"', html).group(1)
-    assert send(owner, f"/admin/bans/{ban_id}/remove").status_code == 303
+    ban_id = ban_ids(html)[0]
+    assert admin_post(owner, f"/admin/bans/{ban_id}/remove").status_code == 303
     assert post("/a", email="troll@example.org").status_code == 201
     assert audit_actions(app) == ["ban", "unban"]
     assert "unban" in owner.get("/admin/audit").get_data(as_text=True)
@@ -220,7 +225,7 @@ def test_a_shadow_ban_from_a_comment_hides_new_posts_from_everyone_but_their_aut
 ):
     key = visitor_key(client)
     first = post_as(client, key=key, text="first").json["comment"]["id"]
-    response = send(
+    response = admin_post(
         owner, f"/admin/comments/{first}/ban", kinds="visitor", shadow="1", reason="spammy"
     )
     assert response.status_code == 303
@@ -236,23 +241,23 @@ def test_a_shadow_ban_from_a_comment_hides_new_posts_from_everyone_but_their_aut
 
 def test_a_plain_ban_by_email_from_a_comment_refuses_the_author(app, owner, post):
     first = post("/a").json["comment"]["id"]
-    assert send(owner, f"/admin/comments/{first}/ban").status_code == 422  # nothing chosen
-    send(owner, f"/admin/comments/{first}/ban", kinds=["email", "address"], shadow="0")
+    assert admin_post(owner, f"/admin/comments/{first}/ban").status_code == 422  # nothing chosen
+    admin_post(owner, f"/admin/comments/{first}/ban", kinds=["email", "address"], shadow="0")
     assert post("/b", text="again").json["error"]["code"] == "banned"
     html = owner.get("/admin/bans").get_data(as_text=True)
-    assert "127.0.0.0" in html and EMAIL in html
+    assert "127.0.0.0" in html and OWNER in html
 
 
 def test_bans_on_another_site_cannot_be_removed(app, client, post, other_site):
     make_moderator(app)
     make_moderator(app, MOD_EMAIL, {"other": "moderator"})
     log_in(client)
-    send(client, "/admin/bans", site="default", email="x@example.org")
-    ban_id = re.search(r'id="ban-(\d+)"', client.get("/admin/bans").get_data(as_text=True))[1]
+    admin_post(client, "/admin/bans", site="default", email="x@example.org")
+    ban_id = ban_ids(client.get("/admin/bans").get_data(as_text=True))[0]
     other = client.application.test_client()
     log_in(other, MOD_EMAIL)
     assert "x@example.org" not in other.get("/admin/bans").get_data(as_text=True)
-    assert send(other, f"/admin/bans/{ban_id}/remove").status_code == 404
+    assert admin_post(other, f"/admin/bans/{ban_id}/remove").status_code == 404
 
 
 # ---- blocklist ------------------------------------------------------------------------------
@@ -260,21 +265,22 @@ def test_bans_on_another_site_cannot_be_removed(app, client, post, other_site):
 
 def test_a_blocked_word_sends_comments_to_the_queue_with_the_reason(app, owner, post):
     assert (
-        send(owner, "/admin/blocklist", site="default", word="  Cheap   Casino ").status_code == 303
+        admin_post(owner, "/admin/blocklist", site="default", word="  Cheap   Casino ").status_code
+        == 303
     )
-    duplicate = send(owner, "/admin/blocklist", site="default", word="cheap casino")
+    duplicate = admin_post(owner, "/admin/blocklist", site="default", word="cheap casino")
     assert duplicate.status_code == 422 and "on the list already" in duplicate.get_data(
         as_text=True
     )
-    assert send(owner, "/admin/blocklist", site="default", word="").status_code == 422
-    assert send(owner, "/admin/blocklist", site="default", word="x" * 101).status_code == 422
+    assert admin_post(owner, "/admin/blocklist", site="default", word="").status_code == 422
+    assert admin_post(owner, "/admin/blocklist", site="default", word="x" * 101).status_code == 422
     held = post("/a", text="Visit my CHEAP CASINO now")
     assert held.json["status"] == "pending"
     queue = owner.get("/admin/queue").get_data(as_text=True)
     assert "Why pending:" in queue and "blocked word" in queue and "Cheap Casino" in queue
     with app.app_context():
         word_id = db.session.scalar(sa.select(BlockedWord.id))
-    assert send(owner, f"/admin/blocklist/{word_id}/remove").status_code == 303
+    assert admin_post(owner, f"/admin/blocklist/{word_id}/remove").status_code == 303
     assert post("/a", text="cheap casino again").json["status"] == "approved"
     assert audit_actions(app) == ["block word", "unblock word"]
 
@@ -282,52 +288,38 @@ def test_a_blocked_word_sends_comments_to_the_queue_with_the_reason(app, owner, 
 # ---- site settings ---------------------------------------------------------------------------
 
 
-def site_form(**changes):
-    form = {
-        "name": "My blog",
-        "origins": "https://blog.example\nhttp://LOCALHOST:8000/",
-        "moderation": "none",
-        "link_limit": "2",
-        "rating_scale": "5",
-        "edit_window": "15",
-        "language": "en",
-        "theme": "auto",
-        "notify_moderators": "y",
-    }
-    form.update(changes)
-    return {k: v for k, v in form.items() if v is not None}
-
-
 def test_site_settings_change_policy_and_origins_and_refuse_a_bad_origin(app, owner, post):
     page = owner.get("/admin/sites/default").get_data(as_text=True)
     assert 'name="origins"' in page
-    response = send(owner, "/admin/sites/default", **site_form(moderation="all", theme="dark"))
+    response = admin_post(
+        owner, "/admin/sites/default", **site_form(moderation="all", theme="dark")
+    )
     assert response.status_code == 303
     with app.app_context():
-        site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
+        site = default_site()
         assert site.origins == ["http://localhost:8000", "https://blog.example"]
         assert (site.moderation, site.theme, site.name) == ("all", "dark", "My blog")
     assert post("/a").json["status"] == "pending"
-    bad = send(owner, "/admin/sites/default", **site_form(origins="ftp://files.example"))
+    bad = admin_post(owner, "/admin/sites/default", **site_form(origins="ftp://files.example"))
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
     assert "is not an origin" in text and 'aria-invalid="true"' in text
-    path = send(owner, "/admin/sites/default", **site_form(origins="https://a.example/blog"))
+    path = admin_post(owner, "/admin/sites/default", **site_form(origins="https://a.example/blog"))
     assert path.status_code == 422
-    assert send(owner, "/admin/sites/default", **site_form(language="")).status_code == 422
+    assert admin_post(owner, "/admin/sites/default", **site_form(language="")).status_code == 422
     assert audit_actions(app) == ["site settings"]
     with app.app_context():
-        detail = db.session.scalar(sa.select(AuditEntry.detail))
+        detail = db.session.scalars(sa.select(AuditEntry.detail)).one()
         assert "moderation: none -> all" in detail
 
 
 def test_changing_the_scale_is_refused_with_votes_unless_rescaled(app, owner, client):
     key = visitor_key(client)
     client.put("/api/v1/ratings?page=/a", json={"value": 4}, headers={"X-Parley-Visitor": key})
-    refused = send(owner, "/admin/sites/default", **site_form(rating_scale="10"))
+    refused = admin_post(owner, "/admin/sites/default", **site_form(rating_scale="10"))
     assert refused.status_code == 422 and "has 1 votes" in refused.get_data(as_text=True)
     assert client.get("/api/v1/ratings?page=/a").json["scale"] == 5
-    done = send(owner, "/admin/sites/default", **site_form(rating_scale="10", rescale="y"))
+    done = admin_post(owner, "/admin/sites/default", **site_form(rating_scale="10", rescale="y"))
     assert done.status_code == 303
     summary = client.get("/api/v1/ratings?page=/a").json
     assert (summary["scale"], summary["average"]) == (10, 8.0)
@@ -337,26 +329,26 @@ def test_changing_the_scale_is_refused_with_votes_unless_rescaled(app, owner, cl
 
 
 def test_page_settings_set_type_title_and_editorial_scores(app, owner, client):
-    assert send(owner, "/admin/sites/default/pages/new", page="/movie").status_code == 303
+    assert admin_post(owner, "/admin/sites/default/pages/new", page="/movie").status_code == 303
     url = "/admin/sites/default/pages?page=/movie"
-    saved = send(
+    saved = admin_post(
         owner, url, title="  The   Movie ", url="https://blog.example/movie", schema_type="Movie"
     )
     assert saved.status_code == 303
-    assert send(owner, url, url="javascript:alert(1)").status_code == 422
-    assert send(owner, url, schema_type="Nonsense").status_code == 422
+    assert admin_post(owner, url, url="javascript:alert(1)").status_code == 422
+    assert admin_post(owner, url, schema_type="Nonsense").status_code == 422
     scores = "/admin/sites/default/pages/scores?page=/movie"
     assert (
-        send(
+        admin_post(
             owner, scores, label="IMDB", score="5.9", scale="10", url="https://imdb.example/x"
         ).status_code
         == 303
     )
-    assert send(owner, scores, label="MAL", score="62", scale="100").status_code == 303
-    bad = send(owner, scores, label="Too high", score="11", scale="10")
+    assert admin_post(owner, scores, label="MAL", score="62", scale="100").status_code == 303
+    bad = admin_post(owner, scores, label="Too high", score="11", scale="10")
     assert bad.status_code == 422 and "A number from 0 to 10" in bad.get_data(as_text=True)
     assert (
-        send(
+        admin_post(
             owner, scores, original="MAL", label="MyAnimeList", score="6.2", scale="10"
         ).status_code
         == 303
@@ -366,13 +358,13 @@ def test_page_settings_set_type_title_and_editorial_scores(app, owner, client):
         {"label": "IMDB", "score": 5.9, "scale": 10, "url": "https://imdb.example/x"},
         {"label": "MyAnimeList", "score": 6.2, "scale": 10, "url": None},
     ]
-    send(owner, scores, original="IMDB", action="remove")
+    admin_post(owner, scores, original="IMDB", action="remove")
     labels = [
         i["label"] for i in client.get("/api/v1/ratings?page=/movie").json["editorial"]["items"]
     ]
     assert labels == ["MyAnimeList"]
     with app.app_context():
-        page = db.session.scalar(sa.select(Page).where(Page.key == "/movie"))
+        page = db.session.scalars(sa.select(Page).where(Page.key == "/movie")).one()
         assert (page.title, page.schema_type) == ("The Movie", "Movie")
     assert audit_actions(app) == [
         "create page",
@@ -387,7 +379,7 @@ def test_page_settings_set_type_title_and_editorial_scores(app, owner, client):
 def test_closing_comments_and_ratings_refuses_new_ones(app, owner, post, client):
     post("/a")
     url = "/admin/sites/default/pages?page=/a"
-    send(owner, url, comments_closed="y", ratings_closed="y")
+    admin_post(owner, url, comments_closed="y", ratings_closed="y")
     refused = post("/a", text="late")
     assert refused.status_code == 403 and refused.json["error"]["code"] == "comments_closed"
     key = visitor_key(client)
@@ -395,7 +387,7 @@ def test_closing_comments_and_ratings_refuses_new_ones(app, owner, post, client)
         "/api/v1/ratings?page=/a", json={"value": 3}, headers={"X-Parley-Visitor": key}
     )
     assert vote.status_code == 403 and vote.json["error"]["code"] == "ratings_closed"
-    send(owner, url)  # unticked boxes open both again
+    admin_post(owner, url)  # unticked boxes open both again
     assert post("/a", text="on time").status_code == 201
 
 

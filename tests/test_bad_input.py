@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from support import EMAIL, comment_body, csrf_token
+from support import EMAIL, comment_body, json_of, open_form, set_site
 
 from service import database
 from service.data import Comment, Page, Site
@@ -52,8 +52,8 @@ def send_raw(
 def stored(app: Flask) -> tuple[int, int]:
     """How many comment and page rows the database holds."""
     with app.app_context():
-        comments = db.session.scalar(sa.select(sa.func.count()).select_from(Comment))
-        pages = db.session.scalar(sa.select(sa.func.count()).select_from(Page))
+        comments = db.session.scalars(sa.select(sa.func.count()).select_from(Comment)).one()
+        pages = db.session.scalars(sa.select(sa.func.count()).select_from(Page)).one()
     return comments, pages
 
 
@@ -61,7 +61,7 @@ def shown_count(client: FlaskClient, page: str = PAGE) -> int:
     """The comment count a reader of the page sees."""
     response = client.get(COMMENTS, query_string={"page": page})
     assert response.status_code == 200, response.json
-    return response.json["page"]["comment_count"]
+    return int(json_of(response)["page"]["comment_count"])
 
 
 def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
@@ -104,22 +104,9 @@ def posted(client: FlaskClient, page: str = PAGE, **fields: Any) -> dict[str, An
     return response.json["comment"]
 
 
-def set_moderation(app: Flask, policy: str) -> None:
-    with app.app_context():
-        site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
-        site.moderation = policy
-        db.session.commit()
-
-
 def b64(value: Any) -> str:
     raw = value if isinstance(value, bytes) else json.dumps(value).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def hidden_value(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html)
-    assert match, f"the form has no {name}"
-    return match.group(1)
 
 
 def field_block(html: str, field: str) -> str:
@@ -129,14 +116,6 @@ def field_block(html: str, field: str) -> str:
     )
     assert match, f"no {field} field in the form"
     return match.group(0)
-
-
-def open_form(client: FlaskClient, page: str = "/x") -> dict[str, str]:
-    """Show the standalone page and return the hidden tokens its form carries."""
-    response = client.get("/thread", query_string={"site": "default", "page": page})
-    assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    return {"csrf_token": csrf_token(html), "form_token": hidden_value(html, "form_token")}
 
 
 def submit_form(client: FlaskClient, page: str = "/x", **fields: str) -> Any:
@@ -514,7 +493,7 @@ def test_a_parent_on_another_site_with_the_same_page_id_is_refused(app, client):
 
 
 def test_a_reply_to_a_pending_comment_is_refused(app, client):
-    set_moderation(app, "all")
+    set_site(app, moderation="all")
     response = send(client, comment_body())
     assert response.status_code == 201, response.json
     assert response.json["status"] == "pending"
@@ -1060,14 +1039,14 @@ def test_a_form_sent_back_after_the_minimum_time_is_accepted(app, client):
 
 
 def test_the_form_stores_a_valid_comment_and_redirects(app, client):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     response = submit_form(client, **tokens, name="Ada", email=EMAIL, text="Plain form")
     assert response.status_code == 303
     assert shown_count(client, "/x") == 1
 
 
 def test_the_form_shows_a_missing_name_beside_the_field_and_keeps_the_text(app, client, before):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     typed = "My carefully typed <thoughts> & more"
     response = submit_form(client, **tokens, name="", email=EMAIL, text=typed)
     assert response.status_code == 422
@@ -1081,7 +1060,7 @@ def test_the_form_shows_a_missing_name_beside_the_field_and_keeps_the_text(app, 
 
 
 def test_the_form_shows_an_invalid_email_beside_the_field_and_keeps_everything(app, client, before):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     response = submit_form(client, **tokens, name="Ada", email="ada@", text="Kept text")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -1092,7 +1071,7 @@ def test_the_form_shows_an_invalid_email_beside_the_field_and_keeps_everything(a
 
 
 def test_the_form_names_every_missing_field(app, client, before):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     response = submit_form(client, **tokens, name="", email="", text="")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -1102,7 +1081,7 @@ def test_the_form_names_every_missing_field(app, client, before):
 
 
 def test_a_form_post_without_a_csrf_token_gets_a_400_page(app, client, before):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     response = submit_form(
         client, form_token=tokens["form_token"], name="Ada", email=EMAIL, text="Hi"
     )
@@ -1113,7 +1092,7 @@ def test_a_form_post_without_a_csrf_token_gets_a_400_page(app, client, before):
 
 
 def test_a_form_post_with_a_forged_csrf_token_gets_a_400_page(app, client, before):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     response = submit_form(
         client,
         csrf_token="forged",
@@ -1128,7 +1107,7 @@ def test_a_form_post_with_a_forged_csrf_token_gets_a_400_page(app, client, befor
 
 
 def test_a_form_post_with_a_filled_honeypot_is_refused_with_a_message(app, client, before):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     response = submit_form(client, **tokens, name="Ada", email=EMAIL, text="Buy now", hp="x")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -1138,7 +1117,7 @@ def test_a_form_post_with_a_filled_honeypot_is_refused_with_a_message(app, clien
 
 
 def test_a_form_post_with_a_stale_form_token_keeps_the_text_and_says_to_reload(app, client, before):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     with app.app_context():
         tokens["form_token"] = spam.issue_form_token(now=time.time() - 10**6)
     response = submit_form(client, **tokens, name="Ada", email=EMAIL, text="Kept for later")
@@ -1151,7 +1130,7 @@ def test_a_form_post_with_a_stale_form_token_keeps_the_text_and_says_to_reload(a
 
 @pytest.mark.parametrize("parent", ["abc", "1.0", "-1", "9" * 40, "0"])
 def test_a_form_reply_to_a_bad_parent_is_refused_without_a_500(app, client, before, parent):
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     response = submit_form(client, **tokens, name="Ada", email=EMAIL, text="Hi", parent=parent)
     assert response.status_code == 422
     assert stored(app) == before
@@ -1187,7 +1166,7 @@ def test_refused_posts_do_not_spend_the_rate_limit_budget(app, client):
 def test_the_form_and_the_api_share_one_posting_budget(app, client):
     posted(client, text="one")
     posted(client, text="two")
-    tokens = open_form(client)
+    tokens = open_form(client, "/x")
     response = submit_form(client, **tokens, name="Ada", email=EMAIL, text="three")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from support import every_comment, set_site
 
-from service.data import Comment, Page, Site
+from service.data import Comment, Page
 from service.extensions import db
 
 PAGE = "/anime/lantern-city"
@@ -17,14 +18,6 @@ def thread(client, page=PAGE, **params):
     response = client.get("/api/v1/comments", query_string={"page": page, **params})
     assert response.status_code == 200, response.json
     return response.json
-
-
-def set_site(app, **values):
-    with app.app_context():
-        site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
-        for name, value in values.items():
-            setattr(site, name, value)
-        db.session.commit()
 
 
 def test_new_comment_is_published_and_read_back_with_its_public_fields(post, client):
@@ -118,23 +111,14 @@ def test_replies_are_capped_per_parent_and_the_rest_can_be_loaded(app, post, cli
     assert [r["id"] for r in shown["replies"]] == ids[:cap]
     assert shown["more_replies"] == 3
 
-    rest = thread(client, parent=top["id"], cursor=None, limit=2)
-    collected = [c["id"] for c in rest["comments"]]
-    while rest["next"]:
-        rest = thread(client, parent=top["id"], cursor=rest["next"], limit=2)
-        collected += [c["id"] for c in rest["comments"]]
-    assert collected == ids
+    rest = every_comment(client, PAGE, parent=top["id"], limit=2)
+    assert [c["id"] for c in rest] == ids
 
 
 @pytest.mark.parametrize("sort", ["oldest", "newest"])
 def test_top_level_comments_are_paged_by_cursor_without_gaps_or_repeats(post, client, sort):
     ids = [post(PAGE, text=f"comment {i}").json["comment"]["id"] for i in range(7)]
-    seen: list[int] = []
-    got = thread(client, sort=sort, limit=3)
-    seen += [c["id"] for c in got["comments"]]
-    while got["next"]:
-        got = thread(client, sort=sort, limit=3, cursor=got["next"])
-        seen += [c["id"] for c in got["comments"]]
+    seen = [c["id"] for c in every_comment(client, PAGE, sort=sort, limit=3)]
     assert seen == (ids if sort == "oldest" else ids[::-1])
 
 
@@ -201,7 +185,7 @@ def test_one_authors_token_cannot_edit_another_comment(post, client):
 def test_edit_and_delete_are_refused_after_the_window(app, post, client):
     posted = post(PAGE, text="Old").json
     with app.app_context():
-        comment = db.session.get(Comment, posted["comment"]["id"])
+        comment = db.session.get_one(Comment, posted["comment"]["id"])
         comment.created -= timedelta(seconds=app.config["PARLEY_EDIT_WINDOW"] + 1)
         db.session.commit()
     headers = {"X-Parley-Edit-Token": posted["edit_token"]}
@@ -239,7 +223,7 @@ def test_deleting_a_comment_with_replies_leaves_a_placeholder_without_personal_d
     assert placeholder["author"] is None and placeholder["html"] == "" and not placeholder["avatar"]
     assert placeholder["replies"][0]["id"] == reply["id"]
     with app.app_context():
-        row = db.session.get(Comment, posted["comment"]["id"])
+        row = db.session.get_one(Comment, posted["comment"]["id"])
         assert row.author is None and row.email_encrypted is None and row.email_index is None
         assert row.text == "" and row.website is None and row.remote_addr is None
     assert thread(client)["page"]["comment_count"] == 1
@@ -305,7 +289,7 @@ def test_sanitised_html_is_stored_once_and_served_as_stored(app, post, client):
     html = posted["comment"]["html"]
     assert "<script" not in html and "href" not in html
     with app.app_context():
-        assert db.session.get(Comment, posted["comment"]["id"]).html == html
+        assert db.session.get_one(Comment, posted["comment"]["id"]).html == html
     assert thread(client)["comments"][0]["html"] == html
 
 

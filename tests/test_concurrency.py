@@ -54,7 +54,7 @@ def test_concurrent_posters_each_get_their_own_comment(server: Server) -> None:
     server.assert_no_problems()
 
 
-def test_concurrent_replies_to_one_parent(server: Server) -> None:
+def test_concurrent_replies_all_land_under_their_parent(server: Server) -> None:
     replies_scenario(server, threads=8, replies=5, page="/replies")
     server.assert_no_problems()
 

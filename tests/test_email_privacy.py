@@ -25,8 +25,9 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
-from support import csrf_token
+from support import json_of, open_form
 
 from service.data import Comment
 from service.data.bounds import SORTS
@@ -109,7 +110,9 @@ SECRETS = {
 
 def _session_contents(app: Flask, value: str) -> str:
     """The decoded Flask session cookie (it may be compressed, hiding plain text)."""
-    serializer = app.session_interface.get_signing_serializer(app)
+    interface = app.session_interface
+    assert isinstance(interface, SecureCookieSessionInterface), "not Flask's cookie session"
+    serializer = interface.get_signing_serializer(app)
     assert serializer is not None
     return json.dumps(serializer.loads(value), default=str)
 
@@ -168,8 +171,9 @@ class Scene:
         response = self.poster.post(COMMENTS, query_string={"page": page}, json=body)
         assert response.status_code == 201, response.json
         self.answers.append((f"POST comment {label}", response))
-        self.ids[label] = response.json["comment"]["id"]
-        self.tokens[label] = response.json["edit_token"]
+        body = json_of(response)
+        self.ids[label] = body["comment"]["id"]
+        self.tokens[label] = body["edit_token"]
         return self.ids[label]
 
     def edit(self, label: str, text: str) -> None:
@@ -195,14 +199,6 @@ def client_at(app: Flask, address: str) -> FlaskClient:
     return client
 
 
-def form_tokens(client: FlaskClient, page: str) -> dict[str, str]:
-    response = client.get("/thread", query_string={"page": page})
-    html = response.get_data(as_text=True)
-    match = re.search(r'name="form_token" type="hidden" value="([^"]+)"', html)
-    assert match, "the form has no form_token"
-    return {"csrf_token": csrf_token(html), "form_token": match.group(1)}
-
-
 @pytest.fixture
 def scene(app: Flask) -> Scene:
     scene = Scene(app, client_at(app, POSTER_ADDRESS), client_at(app, READER_ADDRESS))
@@ -218,7 +214,7 @@ def scene(app: Flask) -> Scene:
     demo = scene.post("demo", MIXED_EMAIL, page=DEMO_PAGE)
     scene.post("demo reply", f"  {PLAIN_EMAIL}  ", page=DEMO_PAGE, parent=demo)
 
-    tokens = form_tokens(scene.poster, PAGE)
+    tokens = open_form(scene.poster, PAGE)
     sent = scene.poster.post(
         "/thread",
         query_string={"page": PAGE},
@@ -436,7 +432,7 @@ def test_a_rate_limited_answer_reveals_no_email_or_address(app):
 
 
 def test_a_refused_form_shows_the_email_only_in_the_posters_own_email_input(scene):
-    tokens = form_tokens(scene.poster, PAGE)
+    tokens = open_form(scene.poster, PAGE)
     refused = scene.poster.post(
         "/thread",
         query_string={"page": PAGE},
@@ -460,7 +456,7 @@ def test_a_refused_form_shows_the_email_only_in_the_posters_own_email_input(scen
 
 
 def test_a_refused_form_keeps_no_email_in_the_session_cookie(scene):
-    tokens = form_tokens(scene.poster, PAGE)
+    tokens = open_form(scene.poster, PAGE)
     refused = scene.poster.post(
         "/thread",
         query_string={"page": PAGE},

@@ -28,29 +28,18 @@ from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
 from servers import postgres_database, postgres_unavailable
 from sqlalchemy.exc import IntegrityError
+from support import base_config, json_of
 
 import service.data as models
 from service import create_app
-from service.config import new_data_key
 from service.database import BUSY_TIMEOUT_MS, writing
 from service.extensions import db
-
-DATA_KEY = new_data_key()
 
 
 def make_app(instance: Path, url: str | None = None) -> Flask:
     """An app on an EMPTY database (not conftest's migrated copy)."""
-    return create_app(
-        {
-            "TESTING": True,
-            "PARLEY_INSTANCE_PATH": str(instance),
-            "SECRET_KEY": "migration-test-secret-" + "m" * 32,
-            "PARLEY_DATA_KEY": DATA_KEY,
-            "SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{instance / 'empty.sqlite'}",
-            "RATELIMIT_ENABLED": False,
-            "PARLEY_FORM_MIN_SECONDS": 0,
-        }
-    )
+    url = url or f"sqlite:///{instance / 'empty.sqlite'}"
+    return create_app(base_config(instance, SQLALCHEMY_DATABASE_URI=url))
 
 
 @pytest.fixture
@@ -134,7 +123,7 @@ def test_flask_init_is_idempotent_and_keeps_rows(empty_app: Flask) -> None:
     posted = [post(client, f"row {i}") for i in range(3)]
     again = runner.invoke(args=["init"])
     assert again.exit_code == 0, again.output
-    listed = client.get("/api/v1/comments?page=/rows").json["comments"]
+    listed = json_of(client.get("/api/v1/comments?page=/rows"))["comments"]
     assert [c["id"] for c in listed] == [p["comment"]["id"] for p in posted]
     with empty_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(models.Site)) == 1
@@ -149,7 +138,7 @@ def post(client: FlaskClient, text: str, **fields: Any) -> dict[str, Any]:
         json={"name": "Row", "email": "row@example.org", "text": text, **fields},
     )
     assert response.status_code == 201, response.json
-    return response.json  # type: ignore[no-any-return]
+    return json_of(response)
 
 
 def fill_at_head(client: FlaskClient) -> None:
@@ -170,7 +159,7 @@ def fill_at_head(client: FlaskClient) -> None:
     # Votes, where the service has them: rows in the tables later migrations add.
     issued = client.post("/api/v1/visitors")
     if issued.status_code == 201:
-        visitor = {"X-Parley-Visitor": issued.json["visitor"]}
+        visitor = {"X-Parley-Visitor": json_of(issued)["visitor"]}
         client.put("/api/v1/ratings?page=/rows", json={"value": 4}, headers=visitor)
         client.put(f"/api/v1/comments/{reply['comment']['id']}/like", headers=visitor)
 
@@ -298,7 +287,7 @@ def test_reads_begin_deferred_and_write_requests_begin_immediate(
     def do_post() -> None:
         response = client.post(url, json=body)
         assert response.status_code == 201
-        posted.update(response.json)
+        posted.update(json_of(response))
 
     begins, during = begins_during(traced, do_post)
     assert begins and set(begins) == {"BEGIN IMMEDIATE"}, begins

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import time
 from datetime import timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,8 +17,19 @@ from urllib.parse import urlsplit
 import itsdangerous
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from support import EMAIL, csrf_token
+from flask import Flask
+from flask.testing import FlaskClient
+from servers import Mailbox
+from support import (
+    EMAIL,
+    OWNER,
+    PASSWORD,
+    csrf_token,
+    make_outbox_due,
+    outbox_rows,
+    send_outbox,
+    set_site,
+)
 
 from service.comments import moderation
 from service.config import new_data_key
@@ -41,51 +50,9 @@ from service.notify import outbox
 from service.sites import accounts
 
 PUBLIC = "http://parley.test"
-PASSWORD = "correct horse battery"
-OWNER = "owner@example.org"
 MOD = "mod@example.org"
 BOB = "bob.builder@example.net"
 LINK = re.compile(re.escape(PUBLIC) + r"(/notify/[A-Za-z0-9_.\-/]+)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Mailbox:
-    """An SMTP server on 127.0.0.1 that keeps what it receives; can be stopped and started."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.raw: list[bytes] = []
-        self._controller: Controller | None = None
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.raw.append(envelope.content)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-    def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-
-@pytest.fixture
-def mailbox() -> Any:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
 
 
 @pytest.fixture
@@ -102,30 +69,30 @@ def app_config(mailbox: Mailbox) -> dict[str, Any]:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def send(app: Any) -> outbox.Report:
-    with app.app_context():
-        return outbox.send_due()
+def part_of(message: EmailMessage, subtype: str) -> str:
+    """The text of the message's ``text/<subtype>`` part."""
+    part = message.get_body((subtype,))
+    assert part is not None, f"the message has no text/{subtype} part"
+    return str(part.get_content())
 
 
 def text_of(message: EmailMessage) -> str:
-    return str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    return part_of(message, "plain")
 
 
 def html_of(message: EmailMessage) -> str:
-    return str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    return part_of(message, "html")
 
 
 def links(message: EmailMessage) -> list[str]:
     return LINK.findall(text_of(message))
 
 
-def setup_site(app: Any, *, policy_name: str = "none", notify_moderators: bool = True) -> None:
+def setup_site(app: Flask, *, policy_name: str = "none", notify_moderators: bool = True) -> None:
+    """The default site with an owner and a moderator, and another site with its own owner."""
+    set_site(app, moderation=policy_name, notify_moderators=notify_moderators)
     with app.app_context(), writing():
-        site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
-        site.moderation = policy_name
-        site.notify_moderators = notify_moderators
-        other = Site(key="other", name="Other site")
-        db.session.add(other)
+        db.session.add(Site(key="other", name="Other site"))
         db.session.flush()
         accounts.create_moderator(OWNER, PASSWORD, sites={"default": "owner"})
         accounts.create_moderator(MOD, PASSWORD, sites={"default": "moderator"})
@@ -133,33 +100,18 @@ def setup_site(app: Any, *, policy_name: str = "none", notify_moderators: bool =
         db.session.commit()
 
 
-def status_of(app: Any, comment_id: int) -> str:
+def status_of(app: Flask, comment_id: int) -> str:
     with app.app_context():
-        return str(db.session.get(Comment, comment_id).status)
+        return db.session.get_one(Comment, comment_id).status
 
 
-def rows(app: Any) -> list[OutboxMessage]:
-    with app.app_context():
-        found = list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
-        db.session.expunge_all()
-        return found
-
-
-def make_due(app: Any) -> None:
+def approve(app: Flask, comment_id: int, action: str = "approve") -> None:
     with app.app_context(), writing():
-        db.session.execute(
-            sa.update(OutboxMessage).values(send_after=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
-
-
-def approve(app: Any, comment_id: int, action: str = "approve") -> None:
-    with app.app_context(), writing():
-        owner = db.session.scalar(sa.select(Moderator).where(Moderator.email == OWNER))
+        owner = db.session.scalars(sa.select(Moderator).where(Moderator.email == OWNER)).one()
         moderation.apply(owner, [comment_id], action, accounts.site_ids(owner))
 
 
-def confirm_address(client: Any, message: EmailMessage) -> None:
+def confirm_address(client: FlaskClient, message: EmailMessage) -> None:
     (path,) = [p for p in links(message) if p.startswith("/notify/confirm/")]
     page = client.get(path)
     assert page.status_code == 200
@@ -179,7 +131,7 @@ def test_a_held_comment_mails_every_moderator_of_its_site(app, post, mailbox):
     response = post(text=HOSTILE)
     assert response.status_code == 201 and response.get_json()["status"] == "pending"
     assert mailbox.messages == []  # the post did not wait for mail
-    assert send(app).sent == 2
+    assert send_outbox(app).sent == 2
     recipients = sorted(rcpt for _sender, (rcpt,) in mailbox.envelopes)
     assert recipients == [MOD, OWNER]  # not the owner of the other site
     for message, raw in zip(mailbox.messages, mailbox.raw, strict=True):
@@ -193,19 +145,19 @@ def test_a_held_comment_mails_every_moderator_of_its_site(app, post, mailbox):
         assert EMAIL.encode() not in raw  # the commenter's address stays private
         assert {p.split("/")[2] for p in links(message)} == {"moderate"}
         assert len(links(message)) == 3
-    assert send(app).sent == 0  # sent once
+    assert send_outbox(app).sent == 0  # sent once
 
 
 def test_no_moderator_mail_when_the_site_opts_out(app, post, mailbox):
     setup_site(app, policy_name="all", notify_moderators=False)
     assert post().status_code == 201
-    assert send(app).sent == 0 and rows(app) == []
+    assert send_outbox(app).sent == 0 and outbox_rows(app) == []
 
 
 def test_moderation_link_get_does_nothing_and_the_post_approves(app, client, post, mailbox):
     setup_site(app, policy_name="all")
     comment_id = post(text=HOSTILE).get_json()["comment"]["id"]
-    send(app)
+    send_outbox(app)
     approve_path = links(mailbox.messages[0])[0]
     page = client.get(approve_path)
     assert page.status_code == 200
@@ -222,9 +174,9 @@ def test_moderation_link_get_does_nothing_and_the_post_approves(app, client, pos
     assert status_of(app, comment_id) == "approved"
     with app.app_context():
         assert db.session.scalar(sa.select(Page.comment_count).where(Page.key == "/article")) == 1
-        entry = db.session.scalar(sa.select(AuditEntry))
+        entry = db.session.scalars(sa.select(AuditEntry)).one()
         assert entry.action == "approve" and entry.target == f"comment {comment_id}"
-        assert entry.moderator.email in (OWNER, MOD)
+        assert entry.moderator is not None and entry.moderator.email in (OWNER, MOD)
     again = client.post(approve_path, data={"csrf_token": csrf_token(html)})
     assert again.status_code == 409
 
@@ -232,7 +184,7 @@ def test_moderation_link_get_does_nothing_and_the_post_approves(app, client, pos
 def test_spam_link_marks_spam_and_later_links_change_nothing(app, client, post, mailbox):
     setup_site(app, policy_name="all")
     comment_id = post().get_json()["comment"]["id"]
-    send(app)
+    send_outbox(app)
     _approve, spam, delete = links(mailbox.messages[0])
     token = csrf_token(client.get(spam).get_data(as_text=True))
     assert client.post(spam, data={"csrf_token": token}).status_code == 200
@@ -247,7 +199,7 @@ def test_forged_expired_and_revoked_links_are_refused_with_a_page(
 ):
     setup_site(app, policy_name="all")
     comment_id = post().get_json()["comment"]["id"]
-    send(app)
+    send_outbox(app)
     path = links(mailbox.messages[0])[0]
     forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
     for bad in (forged, "/notify/moderate/nonsense", "/notify/moderate/" + "x" * 2000):
@@ -280,18 +232,18 @@ def test_a_failed_delivery_is_retried_with_backoff(app, post, mailbox):
         db.session.commit()
     mailbox.stop()
     assert post().status_code == 201  # the server is down: posting does not notice
-    report = send(app)
+    report = send_outbox(app)
     assert (report.sent, report.failed) == (0, 1)
-    (row,) = rows(app)
+    (row,) = outbox_rows(app)
     assert row.attempts == 1 and row.sent is None
     assert row.send_after - row.created >= timedelta(seconds=50)
     assert "Connection" in row.last_error or "refused" in row.last_error.lower()
     assert OWNER not in row.last_error and OWNER not in row.recipient  # encrypted at rest
-    assert send(app).failed == 0  # not due yet
+    assert send_outbox(app).failed == 0  # not due yet
     mailbox.start()
-    make_due(app)
-    assert send(app).sent == 1
-    (row,) = rows(app)
+    make_outbox_due(app)
+    assert send_outbox(app).sent == 1
+    (row,) = outbox_rows(app)
     assert row.sent is not None and row.attempts == 2
     assert [rcpt for _sender, rcpt in mailbox.envelopes] == [[OWNER]]
 
@@ -303,13 +255,13 @@ def test_after_the_last_attempt_the_row_is_kept_and_can_be_retried(app, post, ma
     post()
     rounds = 0
     while rounds < 10:  # one connection attempt per round while the server is down
-        make_due(app)
-        report = send(app)
+        make_outbox_due(app)
+        report = send_outbox(app)
         if report.failed == report.gave_up == 0:
             break
         rounds += 1
     assert rounds == 4  # two rows, two attempts each; then nothing is tried any more
-    assert {(row.attempts, row.sent) for row in rows(app)} == {(2, None)}
+    assert {(row.attempts, row.sent) for row in outbox_rows(app)} == {(2, None)}
     status = runner.invoke(args=["outbox", "status"])
     assert "gave up: 2" in status.output and OWNER not in status.output
     assert "queued again" in runner.invoke(args=["outbox", "retry", "--failed"]).output
@@ -323,9 +275,9 @@ def test_after_the_last_attempt_the_row_is_kept_and_can_be_retried(app, post, ma
 def test_without_an_smtp_host_mail_waits_in_the_outbox(app, post, runner):
     setup_site(app, policy_name="all")
     assert post().status_code == 201
-    report = send(app)
+    report = send_outbox(app)
     assert (report.sent, report.failed, report.waiting) == (0, 0, 2)
-    assert {row.attempts for row in rows(app)} == {0}
+    assert {row.attempts for row in outbox_rows(app)} == {0}
     assert "PARLEY_SMTP_HOST is not set" in runner.invoke(args=["outbox", "send"]).output
 
 
@@ -339,7 +291,7 @@ def test_a_failure_while_queueing_never_fails_the_post(app, post, mailbox, monke
     response = post()
     assert response.status_code == 201
     assert status_of(app, response.get_json()["comment"]["id"]) == "pending"
-    assert rows(app) == []
+    assert outbox_rows(app) == []
 
 
 def test_the_worker_thread_sends_and_stops(app, post, mailbox):
@@ -364,7 +316,7 @@ def test_double_opt_in_reply_mail_and_one_click_unsubscribe(app, client, post, m
     ada = post(text="First, and tell me about replies.", notify=True).get_json()["comment"]["id"]
     post(text="Second, notify again.", notify=True)  # no second confirmation mail
     post(parent=ada, name="Bob", email=BOB, text="A reply before Ada confirmed.")
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
     (confirmation,) = mailbox.messages
     assert mailbox.envelopes[0][1] == [EMAIL]
     assert "Confirm" in confirmation["Subject"]
@@ -375,7 +327,7 @@ def test_double_opt_in_reply_mail_and_one_click_unsubscribe(app, client, post, m
     plain = [hashlib.new(name, EMAIL.encode()).hexdigest() for name in ("md5", "sha1", "sha256")]
     assert EMAIL not in token and not any(digest.startswith(token) for digest in plain)
     with app.app_context():
-        address = db.session.scalar(sa.select(Address))
+        address = db.session.scalars(sa.select(Address)).one()
         assert address.token_hash != token and token not in address.token_hash
         assert address.confirmed is None
     confirm_address(client, confirmation)
@@ -385,7 +337,7 @@ def test_double_opt_in_reply_mail_and_one_click_unsubscribe(app, client, post, m
     reply = 'Bob\'s answer <img src=x onerror="alert(1)">'
     post(parent=ada, name="Bob", email=BOB, text=reply)
     post(parent=ada, text="Ada answering herself.")  # never mailed to its own author
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
     message = mailbox.messages[-1]
     assert mailbox.envelopes[-1][1] == [EMAIL]
     assert "Bob replied to your comment" in message["Subject"]
@@ -406,43 +358,41 @@ def test_double_opt_in_reply_mail_and_one_click_unsubscribe(app, client, post, m
         assert db.session.scalar(sa.select(Address.unsubscribed)) is not None
     post(parent=ada, name="Bob", email=BOB, text="Nobody will be told about this one.")
     post(text="Notify me once more.", notify=True)  # unsubscribed: no confirmation either
-    assert send(app).sent == 0
+    assert send_outbox(app).sent == 0
     assert "Subscribe again" in client.get(path).get_data(as_text=True)
     other.post(path, data={"action": "resubscribe"})
     post(parent=ada, name="Bob", email=BOB, text="Back in the loop.")
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
 
 
 def test_confirmation_mail_is_rate_limited_per_address(app, post, mailbox):
     setup_site(app)
     for n in range(3):
         post(text=f"Comment {n}", notify=True)
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
     with app.app_context(), writing():
         db.session.execute(sa.update(OutboxMessage).values(created=utcnow() - timedelta(days=2)))
         db.session.commit()
     post(text="A day later", notify=True)
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
     assert all(rcpt == [EMAIL] for _sender, rcpt in mailbox.envelopes)
 
 
 def test_a_held_reply_notifies_when_it_is_approved_once(app, client, post, mailbox):
     setup_site(app)
     ada = post(text="Tell me about replies.", notify=True).get_json()["comment"]["id"]
-    send(app)
+    send_outbox(app)
     confirm_address(client, mailbox.messages[0])
-    with app.app_context(), writing():
-        db.session.scalar(sa.select(Site).where(Site.key == "default")).moderation = "all"
-        db.session.commit()
+    set_site(app, moderation="all")
     reply = post(parent=ada, name="Bob", email=BOB, text="Held for review.").get_json()
     assert reply["status"] == "pending"
     before = len(mailbox.messages)
-    send(app)  # the moderators' mail only
+    send_outbox(app)  # the moderators' mail only
     assert all(rcpt != [EMAIL] for _sender, rcpt in mailbox.envelopes[before:])
     approve(app, reply["comment"]["id"])
     approve(app, reply["comment"]["id"], "hold")
     approve(app, reply["comment"]["id"])
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
     assert mailbox.envelopes[-1][1] == [EMAIL]
     assert "Held for review." in text_of(mailbox.messages[-1])
 
@@ -450,7 +400,7 @@ def test_a_held_reply_notifies_when_it_is_approved_once(app, client, post, mailb
 def test_confirmation_links_expire_and_get_changes_nothing(app, client, post, mailbox, monkeypatch):
     setup_site(app)
     post(text="Notify me", notify=True)
-    send(app)
+    send_outbox(app)
     (path,) = [p for p in links(mailbox.messages[0]) if p.startswith("/notify/confirm/")]
     assert client.get(path).status_code == 200
     later = int(time.time()) + 8 * 24 * 60 * 60
@@ -464,13 +414,13 @@ def test_confirmation_links_expire_and_get_changes_nothing(app, client, post, ma
 def test_unsubscribe_links_keep_working_after_the_data_key_is_rotated(app, client, post, mailbox):
     setup_site(app)
     ada = post(text="Tell me about replies.", notify=True).get_json()["comment"]["id"]
-    send(app)
+    send_outbox(app)
     confirm_address(client, mailbox.messages[0])
     old_key = app.config["PARLEY_DATA_KEY"]
     app.config["PARLEY_DATA_KEY"] = new_data_key()
     app.config["PARLEY_DATA_KEY_FALLBACKS"] = [old_key]
     post(parent=ada, name="Bob", email=BOB, text="After the rotation.")
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
     path = urlsplit(mailbox.messages[-1]["List-Unsubscribe"][1:-1]).path
     assert app.test_client().post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     with app.app_context():
@@ -481,10 +431,10 @@ def test_starttls_is_required_when_configured_and_never_downgraded(app, post, ma
     app.config["PARLEY_SMTP_SECURITY"] = "starttls"  # the test server does not offer it
     setup_site(app, policy_name="all")
     post()
-    report = send(app)
+    report = send_outbox(app)
     assert report.sent == 0 and report.failed == 1  # one try per round while it fails
     assert mailbox.messages == []
-    assert any("STARTTLS" in row.last_error for row in rows(app))
+    assert any("STARTTLS" in row.last_error for row in outbox_rows(app))
 
 
 def test_a_held_comments_opt_in_is_confirmed_only_once_it_is_published(app, post, mailbox):
@@ -492,7 +442,7 @@ def test_a_held_comments_opt_in_is_confirmed_only_once_it_is_published(app, post
     held = post(text="Held, notify me.", notify=True).get_json()["comment"]["id"]
     spam = post(text="Spam in someone else's name.", notify=True).get_json()["comment"]["id"]
     approve(app, spam, "spam")
-    assert send(app).sent == 0  # nothing is mailed for a comment nobody approved
+    assert send_outbox(app).sent == 0  # nothing is mailed for a comment nobody approved
     approve(app, held)
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
     assert mailbox.envelopes[0][1] == [EMAIL] and "Confirm" in mailbox.messages[0]["Subject"]

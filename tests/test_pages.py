@@ -5,20 +5,18 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from support import csrf_token
+from support import form_tokens, set_site
 
-from service.data import Comment, Site
+from service.data import Comment, Page
 from service.extensions import db
 
 THREAD = "/thread?site=default&page=/review"
 
 
 def form_fields(html: str, **values: str) -> dict[str, str]:
-    token = re.search(r'id="form_token" name="form_token" type="hidden" value="([^"]+)"', html)
-    assert token, "the form carries no time token"
+    """The standalone page's form, filled in, with its hidden tokens."""
     fields = {
-        "csrf_token": csrf_token(html),
-        "form_token": token.group(1),
+        **form_tokens(html),
         "name": "Ada",
         "email": "ada@example.org",
         "website": "",
@@ -101,9 +99,7 @@ def test_form_without_csrf_token_is_refused_with_a_readable_page(app, client):
 
 
 def test_pending_comment_posted_by_form_says_it_awaits_moderation(app, client):
-    with app.app_context():
-        db.session.scalar(sa.select(Site)).moderation = "all"
-        db.session.commit()
+    set_site(app, moderation="all")
     page = client.get(THREAD).get_data(as_text=True)
     response = client.post(THREAD, data=form_fields(page, text="Hold me"), follow_redirects=True)
     html = response.get_data(as_text=True)
@@ -196,13 +192,9 @@ def test_top_level_comments_past_the_first_page_are_reachable(app, client, post)
 
     total = widgets.THREAD_PAGE + 3
     with app.app_context():
-        import sqlalchemy as sa
-
-        from service.data import Comment, Page
-
         first = post("/review", text="seed").json["comment"]
-        seed = db.session.get(Comment, first["id"])
-        page = db.session.scalar(sa.select(Page).where(Page.key == "/review"))
+        seed = db.session.get_one(Comment, first["id"])
+        page = db.session.scalars(sa.select(Page).where(Page.key == "/review")).one()
         for i in range(total - 1):
             clone = Comment(
                 page_id=page.id,
@@ -220,7 +212,7 @@ def test_top_level_comments_past_the_first_page_are_reachable(app, client, post)
             clone.root_id = clone.id
         db.session.commit()
     seen: set[str] = set()
-    url = THREAD
+    url: str | None = THREAD
     while url:
         html = client.get(url).get_data(as_text=True)
         seen.update(re.findall(r'<article class="parley-comment[^"]*" id="(c\d+)"', html))

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from support import default_site, set_site, visitor_key
 
 from service.comments import bans
-from service.data import Address, BlockedWord, Comment, Page, Site
+from service.data import Address, BlockedWord, Comment, Page
 from service.extensions import db
 from service.rules import privacy
 
 PAGE = "/policy"
-
-
-def site_set(app, **values):
-    with app.app_context():
-        site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
-        for name, value in values.items():
-            setattr(site, name, value)
-        db.session.commit()
 
 
 def send(
@@ -44,22 +37,19 @@ def thread(client, visitor=None):
     return client.get(f"/api/v1/comments?page={PAGE}", headers=headers).json
 
 
-def new_visitor(client):
-    return client.post("/api/v1/visitors").json["visitor"]
-
-
 def approve(app, comment_id):
     from service.comments.status import set_status
 
     with app.app_context():
-        set_status(db.session.get(Comment, comment_id), "approved")
+        set_status(db.session.get_one(Comment, comment_id), "approved")
         db.session.commit()
 
 
 def ban(app, kind, value, shadow=False):
     with app.app_context():
-        site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
-        bans.add(site, kind, value, label="test", shadow=shadow, reason="test", moderator=None)
+        bans.add(
+            default_site(), kind, value, label="test", shadow=shadow, reason="test", moderator=None
+        )
         db.session.commit()
 
 
@@ -81,7 +71,7 @@ def test_a_banned_address_range_cannot_post(app, client):
 
 
 def test_a_banned_visitor_key_cannot_post(app, client):
-    visitor = new_visitor(client)
+    visitor = visitor_key(client)
     with app.app_context():
         from service.rules.visitors import visitor_hash
 
@@ -91,7 +81,7 @@ def test_a_banned_visitor_key_cannot_post(app, client):
 
 
 def test_a_shadow_banned_author_sees_their_comment_and_nobody_else_does(app, client):
-    visitor = new_visitor(client)
+    visitor = visitor_key(client)
     with app.app_context():
         from service.rules.visitors import visitor_hash
 
@@ -102,30 +92,29 @@ def test_a_shadow_banned_author_sees_their_comment_and_nobody_else_does(app, cli
     own = thread(client, visitor)
     assert [c["html"] for c in own["comments"]] == ["<p>I am shadowed</p>"]
     assert thread(client)["comments"] == []
-    assert thread(client, new_visitor(client))["comments"] == []
+    assert thread(client, visitor_key(client))["comments"] == []
     assert "I am shadowed" not in client.get(f"/widget/comments?page={PAGE}").get_data(as_text=True)
     counts = client.post("/api/v1/counts", json={"pages": [PAGE]}).json["counts"][PAGE]
     assert counts["comments"] == 0
     with app.app_context():
-        stored = db.session.scalar(sa.select(Comment))
+        stored = db.session.scalars(sa.select(Comment)).one()
         assert stored.status == "spam" and stored.shadow
 
 
 def test_blocked_words_hold_a_comment_with_the_reason(app, client):
     with app.app_context():
-        site = db.session.scalar(sa.select(Site))
-        db.session.add(BlockedWord(site_id=site.id, word="cheap pills"))
+        db.session.add(BlockedWord(site_id=default_site().id, word="cheap pills"))
         db.session.commit()
     held = send(client, text="Buy CHEAP pills now")
     assert held.json["status"] == "pending"
     assert send(client, text="These are not cheap, pillsbury").json["status"] == "approved"
     with app.app_context():
-        reason = db.session.get(Comment, held.json["comment"]["id"]).pending_reason
-    assert "cheap pills" in reason
+        reason = db.session.get_one(Comment, held.json["comment"]["id"]).pending_reason
+    assert reason is not None and "cheap pills" in reason
 
 
 def test_the_links_policy_holds_comments_with_too_many_links(app, client):
-    site_set(app, moderation="links", link_limit=1)
+    set_site(app, moderation="links", link_limit=1)
     assert send(client, text="See https://a.example.com").json["status"] == "approved"
     held = send(client, text="See https://a.example.com and https://b.example.com")
     assert held.json["status"] == "pending"
@@ -142,8 +131,8 @@ def test_a_link_flood_is_refused_under_every_policy(app, client):
 
 
 def test_first_time_authors_wait_and_a_typed_email_alone_earns_no_trust(app, client):
-    site_set(app, moderation="first-time")
-    visitor = new_visitor(client)
+    set_site(app, moderation="first-time")
+    visitor = visitor_key(client)
     first = send(client, visitor=visitor, text="Hello, first time here.")
     assert first.json["status"] == "pending"
     approve(app, first.json["comment"]["id"])
@@ -155,7 +144,7 @@ def test_first_time_authors_wait_and_a_typed_email_alone_earns_no_trust(app, cli
 
 
 def test_a_confirmed_address_earns_trust_after_an_approved_comment(app, client):
-    site_set(app, moderation="first-time")
+    set_site(app, moderation="first-time")
     first = send(client, text="First words.")
     approve(app, first.json["comment"]["id"])
     assert send(client, text="Second words.", address="203.0.113.9").json["status"] == "pending"
@@ -195,7 +184,7 @@ def test_the_same_text_from_elsewhere_or_as_a_reply_is_not_a_duplicate(client):
 def test_closed_comments_refuse_new_posts(app, client):
     send(client, text="Before closing.")
     with app.app_context():
-        db.session.scalar(sa.select(Page).where(Page.key == PAGE)).comments_closed = True
+        db.session.scalars(sa.select(Page).where(Page.key == PAGE)).one().comments_closed = True
         db.session.commit()
     response = send(client, text="After closing.")
     assert response.status_code == 403

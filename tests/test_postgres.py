@@ -30,31 +30,15 @@ from servers import (
     running_server,
     votes_scenario,
 )
+from support import base_config, comment_body, every_comment, thread, visitor_key
+from werkzeug.test import TestResponse
 
 from service import create_app
-from service.config import new_data_key
 from service.data import Comment, Page
 from service.database import writing
 from service.extensions import db
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-DATA_KEY = new_data_key()
-EMAIL = "ada.lovelace@example.org"
-
-
-def pg_config(instance: Path, url: str, **overrides: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "TESTING": True,
-        "PARLEY_INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "postgres-test-secret-" + "p" * 32,
-        "PARLEY_DATA_KEY": DATA_KEY,
-        "SQLALCHEMY_DATABASE_URI": url,
-        "RATELIMIT_ENABLED": False,
-        "PARLEY_FORM_MIN_SECONDS": 0,
-    }
-    config.update(overrides)
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +54,9 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with postgres_database() as url, pytest.MonkeyPatch.context() as mp:
         for name in [n for n in os.environ if n.startswith("PARLEY_")]:
             mp.delenv(name)
-        app = create_app(pg_config(tmp_path_factory.mktemp("pg-migrate"), url))
+        app = create_app(
+            base_config(tmp_path_factory.mktemp("pg-migrate"), SQLALCHEMY_DATABASE_URI=url)
+        )
         with app.app_context():
             upgrade()
             with writing():
@@ -82,7 +68,7 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def app(tmp_path: Path, pg_url: str) -> Iterator[Flask]:
     """Overrides conftest's SQLite app: the same app on the module's PostgreSQL database."""
-    app = create_app(pg_config(tmp_path, pg_url))
+    app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=pg_url))
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -94,28 +80,18 @@ def page() -> str:
     return f"/pg/{secrets.token_hex(6)}"
 
 
-def body(**fields: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": "Ada", "email": EMAIL, "text": "A *fine* article."}
-    data.update(fields)
-    return {k: v for k, v in data.items() if v is not None}
-
-
 @pytest.fixture
-def post(client: FlaskClient, page: str) -> Callable[..., Any]:
-    def _post(page_key: str = page, **fields: Any) -> Any:
+def post(client: FlaskClient, page: str) -> Callable[..., TestResponse]:
+    """Overrides conftest's: posts to the test's own page by default."""
+
+    def _post(page_key: str = page, **fields: Any) -> TestResponse:
         return client.post(
             "/api/v1/comments",
             query_string={"site": "default", "page": page_key},
-            json=body(**fields),
+            json=comment_body(**fields),
         )
 
     return _post
-
-
-def thread(client: FlaskClient, page: str, **params: Any) -> dict[str, Any]:
-    response = client.get("/api/v1/comments", query_string={"page": page, **params})
-    assert response.status_code == 200, response.json
-    return response.json  # type: ignore[no-any-return]
 
 
 def edit_headers(posted: dict[str, Any]) -> dict[str, str]:
@@ -128,7 +104,7 @@ def test_the_app_really_runs_on_postgresql(app: Flask) -> None:
         assert db.session.scalar(sa.text("SELECT current_database()")).startswith("parley_test_")
 
 
-def test_post_and_read_back(post, client, page) -> None:
+def test_a_posted_comment_reads_back_as_it_was_sent(post, client, page) -> None:
     response = post(text="Hello **world**", website="ada.example.org")
     assert response.status_code == 201, response.json
     comment = response.json["comment"]
@@ -140,12 +116,12 @@ def test_post_and_read_back(post, client, page) -> None:
     assert got["comments"][0]["created"] == comment["created"]
 
 
-def test_page_metadata_from_the_own_origin(post, client, page) -> None:
+def test_page_metadata_from_the_own_origin_is_kept(post, client, page) -> None:
     assert post(title="A  review", url="http://localhost/review").status_code == 201
     assert thread(client, page)["page"]["title"] == "A review"
 
 
-def test_nested_replies_and_the_reply_cap(app, post, client, page) -> None:
+def test_replies_nest_and_those_past_the_cap_page_by_cursor(app, post, client, page) -> None:
     """The window functions (row_number, count over partition) on PostgreSQL."""
     cap = app.config["PARLEY_REPLIES_PER_PARENT"]
     top = post(text="Top").json["comment"]
@@ -166,47 +142,27 @@ def test_nested_replies_and_the_reply_cap(app, post, client, page) -> None:
     assert first["replies"][0]["replies"][0]["replies"][0]["id"] == deeper["id"]
     assert second["replies"] == [] and second["more_replies"] == 0
 
-    rest, cursor = [], None
-    while True:
-        params = {"parent": top["id"], "limit": 2, **({"cursor": cursor} if cursor else {})}
-        answer = thread(client, page, **params)
-        rest += [c["id"] for c in answer["comments"]]
-        cursor = answer["next"]
-        if not cursor:
-            break
-    assert rest == replies
+    rest = every_comment(client, page, parent=top["id"], limit=2)
+    assert [c["id"] for c in rest] == replies
 
 
 @pytest.mark.parametrize("sort", ["oldest", "newest"])
-def test_cursor_paging(post, client, page, sort) -> None:
+def test_cursor_paging_shows_every_comment_once_in_order(post, client, page, sort) -> None:
     ids = [post(text=f"comment {i}").json["comment"]["id"] for i in range(7)]
-    seen: list[int] = []
-    cursor = None
-    while True:
-        answer = thread(client, page, sort=sort, limit=3, **({"cursor": cursor} if cursor else {}))
-        seen += [c["id"] for c in answer["comments"]]
-        cursor = answer["next"]
-        if not cursor:
-            break
+    seen = [c["id"] for c in every_comment(client, page, sort=sort, limit=3)]
     assert seen == (ids if sort == "oldest" else ids[::-1])
 
 
 def test_top_sort_pages_by_likes(post, client, page) -> None:
     ids = [post(text=f"liked {i}").json["comment"]["id"] for i in range(5)]
-    visitors = [client.post("/api/v1/visitors").json["visitor"] for _ in range(2)]
+    visitors = [visitor_key(client) for _ in range(2)]
     for comment, voters in ((ids[2], visitors), (ids[4], visitors[:1])):
         for visitor in voters:
             liked = client.put(
                 f"/api/v1/comments/{comment}/like", headers={"X-Parley-Visitor": visitor}
             )
             assert liked.status_code == 200, liked.json
-    seen, cursor = [], None
-    while True:
-        answer = thread(client, page, sort="top", limit=2, **({"cursor": cursor} if cursor else {}))
-        seen += [(c["id"], c["likes"]) for c in answer["comments"]]
-        cursor = answer["next"]
-        if not cursor:
-            break
+    seen = [(c["id"], c["likes"]) for c in every_comment(client, page, sort="top", limit=2)]
     assert seen == [(ids[2], 2), (ids[4], 1), (ids[0], 0), (ids[1], 0), (ids[3], 0)]
 
 
@@ -218,18 +174,11 @@ def test_paging_with_equal_timestamps_uses_the_id(app, post, client, page) -> No
         )
         db.session.commit()
     for sort in ("oldest", "newest"):
-        seen, cursor = [], None
-        while True:
-            params = {"sort": sort, "limit": 2, **({"cursor": cursor} if cursor else {})}
-            answer = thread(client, page, **params)
-            seen += [c["id"] for c in answer["comments"]]
-            cursor = answer["next"]
-            if not cursor:
-                break
+        seen = [c["id"] for c in every_comment(client, page, sort=sort, limit=2)]
         assert seen == (ids if sort == "oldest" else ids[::-1])
 
 
-def test_edit_with_the_token_only(post, client, page) -> None:
+def test_a_comment_is_edited_with_its_own_token_only(post, client, page) -> None:
     mine = post(text="Frist").json
     theirs = post(text="Theirs").json
     url = f"/api/v1/comments/{mine['comment']['id']}"
@@ -274,7 +223,7 @@ def test_delete_leaves_a_placeholder_then_removes_it(app, post, client, page) ->
     assert client.delete(parent_url, headers=edit_headers(parent)).status_code == 404
 
 
-def test_counts(post, client, page) -> None:
+def test_counts_for_many_pages_come_in_one_request(post, client, page) -> None:
     post(page + "/a", text="first")
     post(page + "/a", text="second")  # the same text again would be a retry, not a comment
     post(page + "/b")
@@ -421,17 +370,17 @@ def server(gunicorn: Server) -> Server:
     return gunicorn
 
 
-def test_gunicorn_concurrent_posters(server: Server) -> None:
+def test_gunicorn_concurrent_posters_each_get_their_own_comment(server: Server) -> None:
     posters_scenario(server, threads=8, posts=15, page="/load")
     server.assert_no_problems()
 
 
-def test_gunicorn_concurrent_replies(server: Server) -> None:
+def test_gunicorn_concurrent_replies_all_land_under_their_parent(server: Server) -> None:
     replies_scenario(server, threads=8, replies=5, page="/replies")
     server.assert_no_problems()
 
 
-def test_gunicorn_concurrent_first_posts(server: Server) -> None:
+def test_gunicorn_concurrent_first_posts_create_the_page_once(server: Server) -> None:
     libpq = server.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
     def page_count(key: str) -> int:
@@ -446,7 +395,7 @@ def test_gunicorn_concurrent_first_posts(server: Server) -> None:
     server.assert_no_problems()
 
 
-def test_gunicorn_concurrent_likes_and_votes(server: Server) -> None:
+def test_gunicorn_concurrent_likes_and_votes_count_once_per_visitor(server: Server) -> None:
     votes_scenario(server, visitors=4, per_visitor=3)
     server.assert_no_problems()
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
 import pytest
 import sqlalchemy as sa
+from support import csrf_token, set_site, visitor_key
 
-from service.data import Page, Rating, Site
+from service.data import Page, Rating
 from service.extensions import db
 
 PAGE = "/anime/lantern-city"
@@ -17,13 +19,7 @@ PAGE = "/anime/lantern-city"
 @pytest.fixture
 def visitor(client):
     """A function issuing a fresh visitor key (each call: another visitor)."""
-
-    def _issue() -> str:
-        response = client.post("/api/v1/visitors")
-        assert response.status_code == 201
-        return response.json["visitor"]
-
-    return _issue
+    return functools.partial(visitor_key, client)
 
 
 def rate(client, key, value, page=PAGE):
@@ -40,14 +36,6 @@ def summary(client, key=None, page=PAGE):
     response = client.get("/api/v1/ratings", query_string={"page": page}, headers=headers)
     assert response.status_code == 200
     return response.json
-
-
-def set_site(app, **values):
-    with app.app_context():
-        site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
-        for name, value in values.items():
-            setattr(site, name, value)
-        db.session.commit()
 
 
 def rows(app):
@@ -96,8 +84,8 @@ def test_the_database_holds_one_row_per_page_and_visitor(app, client, visitor):
     key = visitor()
     rate(client, key, 3)
     with app.app_context():
-        page = db.session.scalar(sa.select(Page).where(Page.key == PAGE))
-        stored = db.session.scalar(sa.select(Rating))
+        page = db.session.scalars(sa.select(Page).where(Page.key == PAGE)).one()
+        stored = db.session.scalars(sa.select(Rating)).one()
         db.session.add(Rating(page_id=page.id, visitor=stored.visitor, value=4))
         with pytest.raises(sa.exc.IntegrityError):
             db.session.commit()
@@ -107,7 +95,7 @@ def test_the_service_stores_only_a_keyed_hash_of_the_visitor_key(app, client, vi
     key = visitor()
     rate(client, key, 3)
     with app.app_context():
-        stored = db.session.scalar(sa.select(Rating.visitor))
+        stored = db.session.scalars(sa.select(Rating.visitor)).one()
     assert key not in stored and stored not in key and len(stored) == 64
 
 
@@ -303,7 +291,7 @@ def test_aggregate_always_matches_the_rows(app, client, visitor):
         "/api/v1/ratings", query_string={"page": PAGE}, headers={"X-Parley-Visitor": keys[1]}
     )
     with app.app_context():
-        page = db.session.scalar(sa.select(Page).where(Page.key == PAGE))
+        page = db.session.scalars(sa.select(Page).where(Page.key == PAGE)).one()
         values = db.session.scalars(sa.select(Rating.value)).all()
         assert page.rating_count == len(values)
         assert page.rating_sum == sum(values)
@@ -531,7 +519,7 @@ def test_jsonld_is_json_escaped_not_raw(runner, client, visitor):
 def test_standalone_page_shows_the_box_above_the_thread_and_rates_with_a_cookie(client):
     page = client.get(f"/thread?page={PAGE}").get_data(as_text=True)
     assert page.index("Be the first one!") < page.index("Leave a Reply")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     response = client.post(
         f"/thread/rate?page={PAGE}", data={"csrf_token": token, "value": "4", "action": "rate"}
     )
@@ -557,7 +545,7 @@ def test_two_score_boxes_on_one_page_do_not_share_input_ids(client):
 
 def test_rating_from_the_demo_page_returns_to_the_demo_page(client):
     page = client.get("/demo/glass-orchard").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     response = client.post(
         "/thread/rate?page=/demo/glass-orchard",
         data={"csrf_token": token, "value": "5", "return_to": "/demo/glass-orchard"},
@@ -578,7 +566,7 @@ def test_rating_from_the_demo_page_returns_to_the_demo_page(client):
 )
 def test_forms_never_return_to_another_host(client, target):
     page = client.get(f"/thread?page={PAGE}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     response = client.post(
         f"/thread/rate?page={PAGE}", data={"csrf_token": token, "value": "5", "return_to": target}
     )

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from test_admin import EMAIL, form_token, log_in, make_moderator
+from support import OWNER, admin_post, default_site, site_form
 
 from service.data import AuditEntry, BlockedWord, Page, Site
 from service.data.bounds import (
@@ -26,35 +26,6 @@ from service.data.bounds import (
 from service.extensions import db
 
 
-@pytest.fixture
-def owner(client: FlaskClient, app: Flask) -> FlaskClient:
-    make_moderator(app)
-    assert log_in(client).status_code == 303
-    return client
-
-
-def send(client: FlaskClient, path: str, /, **data: Any) -> Any:
-    """POST an admin form with the session's CSRF token."""
-    token = form_token(client.get("/admin/").get_data(as_text=True))
-    return client.post(path, data={"csrf_token": token, **data})
-
-
-def site_form(**changes: str) -> dict[str, str]:
-    """The default site's settings as the admin form sends them, with some changed."""
-    form = {
-        "name": "Default site",
-        "origins": "",
-        "moderation": "none",
-        "link_limit": "2",
-        "rating_scale": "5",
-        "edit_window": "15",
-        "language": "en",
-        "theme": "auto",
-        "notify_moderators": "y",
-    }
-    return form | changes
-
-
 def audit(app: Flask) -> list[tuple[str | None, str, str, str]]:
     """Every audit entry as (moderator email or None, action, target, detail)."""
     with app.app_context():
@@ -65,10 +36,9 @@ def audit(app: Flask) -> list[tuple[str | None, str, str, str]]:
         ]
 
 
-def default_site(app: Flask) -> Site:
+def site_row(app: Flask) -> Site:
     with app.app_context():
-        site = db.session.scalar(sa.select(Site).where(Site.key == "default"))
-        assert site is not None
+        site = default_site()
         db.session.expunge(site)
         return site
 
@@ -89,20 +59,22 @@ def test_the_command_line_accepts_every_moderation_policy_the_admin_views_offer(
     assert f"moderation={policy}" in added.output
     changed = cli(runner, "site", "set", "default", "--moderation", policy)
     assert changed.exit_code == 0, changed.output
-    assert default_site(app).moderation == policy
+    assert site_row(app).moderation == policy
     cli(runner, "site", "set", "default", "--moderation", "none")
-    assert send(owner, "/admin/sites/default", **site_form(moderation=policy)).status_code == 303
-    assert default_site(app).moderation == policy
+    assert (
+        admin_post(owner, "/admin/sites/default", **site_form(moderation=policy)).status_code == 303
+    )
+    assert site_row(app).moderation == policy
 
 
 def test_a_policy_neither_offers_is_refused_by_both(
     app: Flask, runner: FlaskCliRunner, owner: FlaskClient
 ) -> None:
     assert cli(runner, "site", "set", "default", "--moderation", "lenient").exit_code != 0
-    refused = send(owner, "/admin/sites/default", **site_form(moderation="lenient"))
+    refused = admin_post(owner, "/admin/sites/default", **site_form(moderation="lenient"))
     assert refused.status_code == 422
     assert "One of: none, first-time, links, all." in refused.get_data(as_text=True)
-    assert default_site(app).moderation == "none"
+    assert site_row(app).moderation == "none"
 
 
 @pytest.mark.parametrize(
@@ -128,14 +100,14 @@ def test_site_settings_outside_the_bounds_are_refused_alike(
     field: str,
     message: str,
 ) -> None:
-    before = default_site(app)
+    before = site_row(app)
     refused = cli(runner, "site", "set", "default", option, value)
     assert refused.exit_code != 0 and message in refused.output, refused.output
     form_field = {"link_limit": "link_limit", "language": "language", "name": "name"}.get(field)
     typed = {form_field: value} if form_field else {"origins": value}
-    answer = send(owner, "/admin/sites/default", **site_form(**typed))
+    answer = admin_post(owner, "/admin/sites/default", **site_form(**typed))
     assert answer.status_code == 422 and message in answer.get_data(as_text=True)
-    after = default_site(app)
+    after = site_row(app)
     assert (after.name, after.link_limit, after.language, after.origins) == (
         before.name,
         before.link_limit,
@@ -151,15 +123,15 @@ def test_the_edit_window_has_one_bound_in_seconds_and_minutes(
     assert (
         cli(runner, "site", "set", "default", "--edit-window", str(EDIT_WINDOW_MAX)).exit_code == 0
     )
-    assert default_site(app).edit_window == EDIT_WINDOW_MAX
+    assert site_row(app).edit_window == EDIT_WINDOW_MAX
     too_long = cli(runner, "site", "set", "default", "--edit-window", str(EDIT_WINDOW_MAX + 1))
     assert too_long.exit_code != 0 and "edit_window" in too_long.output
     minutes = EDIT_WINDOW_MAX // 60
-    refused = send(owner, "/admin/sites/default", **site_form(edit_window=str(minutes + 1)))
+    refused = admin_post(owner, "/admin/sites/default", **site_form(edit_window=str(minutes + 1)))
     assert refused.status_code == 422
     assert f"From 0 to {minutes} minutes." in refused.get_data(as_text=True)
-    saved = send(owner, "/admin/sites/default", **site_form(edit_window="30"))
-    assert saved.status_code == 303 and default_site(app).edit_window == 30 * 60
+    saved = admin_post(owner, "/admin/sites/default", **site_form(edit_window="30"))
+    assert saved.status_code == 303 and site_row(app).edit_window == 30 * 60
 
 
 @pytest.mark.parametrize(
@@ -176,7 +148,7 @@ def test_page_settings_outside_the_rules_are_refused_alike(
     assert cli(runner, "page", "set", "default", "/p", "--title", "Kept").exit_code == 0
     refused = cli(runner, "page", "set", "default", "/p", option, value)
     assert refused.exit_code != 0 and field in refused.output, refused.output
-    answer = send(
+    answer = admin_post(
         owner, "/admin/sites/default/pages?page=/p", **({"title": "Kept"} | {field: value})
     )
     assert answer.status_code == 422
@@ -217,7 +189,7 @@ def test_editorial_scores_outside_the_rules_are_refused_alike(
     if scale in ("5", "10", "100"):  # the command line's own choices refuse other scales
         assert field in refused.output, refused.output
     scores = "/admin/sites/default/pages/scores?page=/s"
-    answer = send(owner, scores, label=label, score=score, scale=scale)
+    answer = admin_post(owner, scores, label=label, score=score, scale=scale)
     assert answer.status_code == 422
     with app.app_context():
         page = db.session.scalar(sa.select(Page).where(Page.key == "/s"))
@@ -262,9 +234,11 @@ def test_command_line_changes_are_audited_like_the_admin_views(
     assert details[4] == "IMDB: 5.9/10"
     assert details[8] == "approved -> spam"
     # The admin view writes the same entry for the same change, with its moderator.
-    saved = send(owner, "/admin/sites/default", **site_form(name="Renamed", link_limit="4"))
+    saved = admin_post(
+        owner, "/admin/sites/default", **site_form(name="Renamed", origins="", link_limit="4")
+    )
     assert saved.status_code == 303
-    assert audit(app)[-1] == (EMAIL, "site settings", "site default", "link_limit: 3 -> 4")
+    assert audit(app)[-1] == (OWNER, "site settings", "site default", "link_limit: 3 -> 4")
     assert "system" in owner.get("/admin/audit").get_data(as_text=True)
 
 

@@ -12,66 +12,19 @@ import ipaddress
 import json
 import re
 import socket
-import threading
-from collections.abc import Iterator
-from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from support import EMAIL
+from click.testing import Result
+from flask.testing import FlaskCliRunner
+from servers import WebhookReceiver
+from support import EMAIL, make_outbox_due, outbox_rows, send_outbox, set_site
 
-from service.data import Moderator, OutboxMessage, Site, Webhook, utcnow
+from service.data import Moderator, Site, Webhook, utcnow
 from service.database import writing
 from service.extensions import db
-from service.notify import outbox, webhooks
-
-PASSWORD = "long enough password"
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records every request and answers ``status``."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length", "0"))
-                receiver.requests.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "body": self.rfile.read(length),
-                    }
-                )
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hooks/parley?x=1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
+from service.notify import webhooks
 
 
 @pytest.fixture
@@ -90,32 +43,19 @@ def no_connections(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-def add_webhook(runner: Any, url: str, site: str = "default") -> tuple[int, str]:
+def printed(result: Result, pattern: str) -> str:
+    """The first group of ``pattern`` in a command's output (each line on its own)."""
+    match = re.search(pattern, result.output, re.M)
+    assert match, f"{pattern!r} not in the output: {result.output!r}"
+    return match.group(1)
+
+
+def add_webhook(runner: FlaskCliRunner, url: str, site: str = "default") -> tuple[int, str]:
     result = runner.invoke(args=["webhook", "add", site, url])
     assert result.exit_code == 0, result.output
-    ident = int(re.search(r"Webhook (\d+) added", result.output).group(1))  # type: ignore[union-attr]
-    secret = re.search(r"Secret .*: (\S+)$", result.output, re.M).group(1)  # type: ignore[union-attr]
+    ident = int(printed(result, r"Webhook (\d+) added"))
+    secret = printed(result, r"Secret .*: (\S+)$")
     return ident, secret
-
-
-def send(app: Any) -> outbox.Report:
-    with app.app_context():
-        return outbox.send_due()
-
-
-def outbox_rows(app: Any) -> list[OutboxMessage]:
-    with app.app_context():
-        found = list(db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
-        db.session.expunge_all()
-        return found
-
-
-def make_due(app: Any) -> None:
-    with app.app_context(), writing():
-        db.session.execute(
-            sa.update(OutboxMessage).values(send_after=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
 
 
 def verify(request: dict[str, Any], secret: str) -> bool:
@@ -132,7 +72,7 @@ def test_add_prints_the_secret_once_and_stores_it_encrypted(app, runner, receive
     listing = runner.invoke(args=["webhook", "list"]).output
     assert receiver.url in listing and secret not in listing and f"{ident}: default" in listing
     with app.app_context():
-        assert secret not in db.session.get(Webhook, ident).secret
+        assert secret not in db.session.get_one(Webhook, ident).secret
     assert runner.invoke(args=["webhook", "add", "nosuchsite", receiver.url]).exit_code != 0
 
 
@@ -141,7 +81,7 @@ def test_a_new_comment_is_delivered_signed_and_without_the_email(app, runner, re
     response = post(text="Hello *hooks*", website="https://ada.example")
     comment_id = response.get_json()["comment"]["id"]
     assert receiver.requests == []  # nothing is sent inside the request
-    assert send(app).sent == 1
+    assert send_outbox(app).sent == 1
     (request,) = receiver.requests
     assert request["path"] == "/hooks/parley?x=1"
     assert request["headers"]["Content-Type"] == "application/json"
@@ -155,20 +95,20 @@ def test_a_new_comment_is_delivered_signed_and_without_the_email(app, runner, re
     assert body["comment"]["author"] == "Ada" and "<em>hooks</em>" in body["comment"]["html"]
     everything = request["body"] + json.dumps(request["headers"]).encode()
     assert EMAIL.encode() not in everything.lower()
-    assert send(app).sent == 0  # delivered once
+    assert send_outbox(app).sent == 0  # delivered once
 
 
 def test_a_failed_call_is_retried_and_the_same_delivery_id_is_kept(app, runner, receiver, post):
     _ident, secret = add_webhook(runner, receiver.url)
     receiver.status = 500
     post()
-    report = send(app)
+    report = send_outbox(app)
     assert (report.sent, report.failed) == (0, 1)
     (row,) = outbox_rows(app)
     assert row.attempts == 1 and "HTTP 500" in row.last_error and row.send_after > utcnow()
     receiver.status = 204
-    make_due(app)
-    assert send(app).sent == 1
+    make_outbox_due(app)
+    assert send_outbox(app).sent == 1
     first, second = receiver.requests
     assert first["headers"]["X-Parley-Delivery"] == second["headers"]["X-Parley-Delivery"]
     assert verify(second, secret)
@@ -178,7 +118,7 @@ def test_removing_a_webhook_drops_its_queued_calls(app, runner, receiver, post):
     ident, _secret = add_webhook(runner, receiver.url)
     post()
     assert runner.invoke(args=["webhook", "remove", str(ident)]).exit_code == 0
-    assert send(app).dropped == 1
+    assert send_outbox(app).dropped == 1
     assert receiver.requests == [] and outbox_rows(app) == []
     assert runner.invoke(args=["webhook", "remove", str(ident)]).exit_code != 0
 
@@ -189,7 +129,7 @@ def test_webhooks_are_per_site(app, runner, receiver, post):
         db.session.commit()
     add_webhook(runner, receiver.url, site="other")
     post()
-    assert send(app).sent == 0 and receiver.requests == []
+    assert send_outbox(app).sent == 0 and receiver.requests == []
 
 
 REFUSED = [
@@ -249,7 +189,7 @@ def test_a_name_that_rebinds_to_loopback_is_refused_at_sending(
     add_webhook(runner, "https://hooks.example.test/parley")
     post()
     answers["now"] = "127.0.0.1"  # the name now points inside
-    report = send(app)
+    report = send_outbox(app)
     assert (report.sent, report.failed) == (0, 1)
     (row,) = outbox_rows(app)
     assert row.last_error.startswith("refused:") and "private, loopback" in row.last_error
@@ -261,7 +201,7 @@ def test_allow_private_off_refuses_a_configured_loopback_hook_at_sending(
     add_webhook(runner, receiver.url)
     post()
     app.config["PARLEY_WEBHOOK_ALLOW_PRIVATE"] = False
-    assert send(app).failed == 1
+    assert send_outbox(app).failed == 1
     assert receiver.requests == []
 
 
@@ -280,7 +220,7 @@ def test_allow_private_off_refuses_a_configured_loopback_hook_at_sending(
         ("::", False),
     ],
 )
-def test_is_public(address, public):
+def test_only_public_addresses_count_as_public(address, public):
     assert webhooks.is_public(ipaddress.ip_address(address)) is public
 
 
@@ -291,7 +231,7 @@ def test_signature_covers_the_timestamp_and_the_body():
     assert webhooks.signature("s3cret", "1700000001", b'{"a":1}') != value
 
 
-def events(receiver: Receiver) -> list[tuple[str, str, int]]:
+def events(receiver: WebhookReceiver) -> list[tuple[str, str, int]]:
     found = []
     for request in receiver.requests:
         body = json.loads(request["body"])
@@ -304,19 +244,17 @@ def test_a_held_comment_is_announced_and_its_approval_once(app, runner, receiver
     from service.sites import accounts
 
     add_webhook(runner, receiver.url)
+    set_site(app, moderation="all")
     with app.app_context(), writing():
-        db.session.scalar(sa.select(Site).where(Site.key == "default")).moderation = "all"
-        owner = accounts.create_moderator(
-            "o@example.org", "long enough pw", sites={"default": "owner"}
-        )
+        accounts.create_moderator("o@example.org", "long enough pw", sites={"default": "owner"})
         db.session.commit()
     comment_id = post().get_json()["comment"]["id"]
-    send(app)
+    send_outbox(app)
     with app.app_context(), writing():
-        owner = db.session.scalar(sa.select(Moderator))
+        owner = db.session.scalars(sa.select(Moderator)).one()
         for action in ("approve", "hold", "approve"):
             moderation.apply(owner, [comment_id], action, accounts.site_ids(owner))
-    send(app)
+    send_outbox(app)
     assert events(receiver) == [
         ("comment.created", "pending", comment_id),
         ("comment.approved", "approved", comment_id),
@@ -334,10 +272,10 @@ def test_a_moderators_reply_is_announced_once(app, runner, receiver, post):
         owner = accounts.create_moderator(
             "o@example.org", "long enough pw", sites={"default": "owner"}
         )
-        reply = reply_as_moderator(owner, db.session.get(Comment, parent_id), "Thanks!")
+        reply = reply_as_moderator(owner, db.session.get_one(Comment, parent_id), "Thanks!")
         db.session.commit()
         reply_id = reply.id
-    send(app)
+    send_outbox(app)
     assert events(receiver) == [
         ("comment.created", "approved", parent_id),
         ("comment.created", "approved", reply_id),

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from test_admin import make_moderator
+from support import make_moderator
 
 from service.comments.moderation import reply_as_moderator
 from service.data import AuditEntry, Comment, Moderator, OutboxMessage, Page, Webhook
