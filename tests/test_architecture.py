@@ -42,7 +42,7 @@ WEB_ONLY = {
     "has_request_context",
 }
 # Declarative schema modules may be longer than the ~300 lines a module should keep to.
-LONG_ALLOWED = {"service/web/api/schemas.py"}
+LONG_ALLOWED = {"service/web/schemas.py"}
 MODULE_LINES_MAX = 300
 
 

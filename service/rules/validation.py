@@ -1,15 +1,15 @@
-"""Input rules shared by the JSON API and the standalone form.
+"""Input rules shared by the JSON API, the standalone form and the OpenAPI document.
 
-One function per kind of input. Each takes the raw value exactly as the
-client sent it, checks its type strictly (a number is not a string, ``true``
-is not 1), bounds it, and returns a clean value or raises ``ValidationError``
-with a message a commenter can act on.
+One function per kind of input. Each takes the raw value exactly as the client sent it,
+checks its type strictly (a number is not a string, ``true`` is not 1), bounds it, and
+returns a clean value or refuses it with a message a commenter can act on: body fields
+record it under their name in ``errors``, query parameters raise ``invalid_query``. The
+web layer's request models attach each rule to its field (``service.web.schemas``).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from service.data.bounds import (
     MAX_ID,
     NAME_MAX,
     PAGE_KEY_MAX,
+    RATING_SCALES,
     SITE_KEY_MAX,
     TEXT_MAX,
     TITLE_MAX,
@@ -34,22 +35,8 @@ _INVISIBLE = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u034
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Co", "Cn", "Cs"}
 _ALLOWED_CONTROLS = {"\n", "\t"}
 
-COMMENT_FIELDS = frozenset(
-    {
-        "name",
-        "email",
-        "text",
-        "website",
-        "parent",
-        "rating",
-        "notify",
-        "title",
-        "url",
-        "form_token",
-        "hp",
-    }
-)
-EDIT_FIELDS = frozenset({"text", "rating"})
+REQUIRED = "This field is required."
+TOP_SCALE = max(RATING_SCALES)
 
 
 @dataclass(frozen=True)
@@ -85,10 +72,13 @@ def is_visible(value: str) -> bool:
     )
 
 
-def _string(field: str, value: Any, errors: dict[str, str], *, required: bool) -> str | None:
+def clean_string(
+    field: str, value: Any, errors: dict[str, str], *, required: bool = False
+) -> str | None:
+    """A string field: a string of valid text (kept as sent), or null unless ``required``."""
     if value is None:
         if required:
-            errors[field] = "This field is required."
+            errors[field] = REQUIRED
         return None
     if not isinstance(value, str):
         errors[field] = "Must be a string."
@@ -100,7 +90,7 @@ def _string(field: str, value: Any, errors: dict[str, str], *, required: bool) -
 
 
 def clean_name(value: Any, errors: dict[str, str]) -> str | None:
-    raw = _string("name", value, errors, required=True)
+    raw = clean_string("name", value, errors, required=True)
     if raw is None:
         return None
     name = unicodedata.normalize("NFC", " ".join(raw.split()))
@@ -118,7 +108,7 @@ def clean_name(value: Any, errors: dict[str, str]) -> str | None:
 
 
 def clean_email(value: Any, errors: dict[str, str]) -> str | None:
-    raw = _string("email", value, errors, required=True)
+    raw = clean_string("email", value, errors, required=True)
     if raw is None:
         return None
     email = raw.strip()
@@ -161,8 +151,20 @@ def clean_http_url(value: str, limit: int) -> str | None:
     return url
 
 
+def clean_page_title(value: Any, errors: dict[str, str]) -> str | None:
+    """The page's title sent with a comment: a string, shown as ``clean_title`` makes it."""
+    title = clean_string("title", value, errors)
+    return None if title is None else clean_title(title)
+
+
+def clean_page_url(value: Any, errors: dict[str, str]) -> str | None:
+    """The page's URL sent with a comment: a string; anything but an http(s) URL is dropped."""
+    url = clean_string("url", value, errors)
+    return None if url is None else clean_http_url(url, URL_MAX)
+
+
 def clean_website(value: Any, errors: dict[str, str]) -> str | None:
-    raw = _string("website", value, errors, required=False)
+    raw = clean_string("website", value, errors)
     if raw is None or not raw.strip():
         return None
     url = raw.strip()
@@ -178,7 +180,7 @@ def clean_website(value: Any, errors: dict[str, str]) -> str | None:
 
 
 def clean_text(value: Any, errors: dict[str, str]) -> str | None:
-    raw = _string("text", value, errors, required=True)
+    raw = clean_string("text", value, errors, required=True)
     if raw is None:
         return None
     text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -205,11 +207,12 @@ def clean_id(field: str, value: Any, errors: dict[str, str]) -> int | None:
     return value
 
 
-def clean_rating(value: Any, errors: dict[str, str]) -> int | None:
-    """A review's rating: a whole number (its range is the site's scale, checked later)."""
-    if value is None:
+def clean_rating(value: Any, errors: dict[str, str], *, required: bool = False) -> int | None:
+    """A review's rating: a whole number up to the largest scale (the site's is checked
+    later). Null means no rating, unless ``required`` (an edit naming the rating)."""
+    if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= TOP_SCALE:
         errors["rating"] = "Give a whole number from 1 to the site's scale."
         return None
     return value
@@ -224,52 +227,6 @@ def clean_bool(field: str, value: Any, errors: dict[str, str]) -> bool:
     return value
 
 
-def _reject_unknown(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(key for key in data if key not in allowed)
-    if unknown:
-        raise ValidationError(
-            {key[:64]: "Unknown field." for key in unknown[:20]},
-            "The request has fields this service does not accept.",
-        )
-
-
-def comment_input(data: Mapping[str, Any]) -> CommentInput:
-    """Validate a new comment (JSON object or form data converted to JSON types)."""
-    _reject_unknown(data, COMMENT_FIELDS)
-    errors: dict[str, str] = {}
-    name = clean_name(data.get("name"), errors)
-    email = clean_email(data.get("email"), errors)
-    website = clean_website(data.get("website"), errors)
-    text = clean_text(data.get("text"), errors)
-    parent = clean_id("parent", data.get("parent"), errors)
-    rating = clean_rating(data.get("rating"), errors)
-    notify = clean_bool("notify", data.get("notify"), errors)
-    title = _string("title", data.get("title"), errors, required=False)
-    url = _string("url", data.get("url"), errors, required=False)
-    form_token = _string("form_token", data.get("form_token"), errors, required=False)
-    hp = _string("hp", data.get("hp"), errors, required=False)
-    if errors:
-        raise ValidationError(errors)
-    assert name is not None and email is not None and text is not None
-    if title is not None:
-        title = clean_title(title)
-    if url is not None:
-        url = clean_http_url(url, URL_MAX)
-    return CommentInput(
-        name=name,
-        email=email,
-        text=text,
-        website=website,
-        parent=parent,
-        rating=rating,
-        notify=notify,
-        title=title,
-        url=url,
-        form_token=form_token,
-        hp=hp,
-    )
-
-
 @dataclass(frozen=True)
 class EditInput:
     """A validated edit: new text, new rating, or both."""
@@ -278,41 +235,18 @@ class EditInput:
     rating: int | None
 
 
-def edit_input(data: Mapping[str, Any]) -> EditInput:
-    """Validate an author's edit of their comment's text and/or review rating."""
-    _reject_unknown(data, EDIT_FIELDS)
-    errors: dict[str, str] = {}
-    if not data:
-        raise ValidationError({"text": "Send the new text, the new rating, or both."})
-    text = clean_text(data["text"], errors) if "text" in data else None
-    rating = clean_rating(data.get("rating"), errors)
-    if "rating" in data and data["rating"] is None:
-        errors["rating"] = "Give a whole number from 1 to the site's scale."
-    if errors:
-        raise ValidationError(errors)
-    return EditInput(text=text, rating=rating)
+def _invalid_query(field: str, what: str, message: str) -> DomainError:
+    return DomainError("invalid_query", f"The {field} parameter {what}.", {field: message})
 
 
 def _query_string(field: str, value: str | None, limit: int) -> str:
     if value is None or not value.strip():
-        raise DomainError(
-            "invalid_query",
-            f"The {field} parameter is required.",
-            {field: "This parameter is required."},
-        )
+        raise _invalid_query(field, "is required", "This parameter is required.")
     cleaned = value.strip()
     if len(cleaned) > limit:
-        raise DomainError(
-            "invalid_query",
-            f"The {field} parameter is too long.",
-            {field: f"At most {limit} characters."},
-        )
+        raise _invalid_query(field, "is too long", f"At most {limit} characters.")
     if any(unicodedata.category(ch) == "Cc" for ch in cleaned) or not _encodable(cleaned):
-        raise DomainError(
-            "invalid_query",
-            f"The {field} parameter has invalid characters.",
-            {field: "Contains control characters."},
-        )
+        raise _invalid_query(field, "has invalid characters", "Contains control characters.")
     return cleaned
 
 
@@ -346,17 +280,8 @@ def query_int(field: str, value: str | None, default: int, low: int, high: int) 
     """A bounded whole-number query parameter."""
     if value is None or value == "":
         return default
-    if (
-        not value.isascii()
-        or not value.isdigit()
-        or len(value) > 10
-        or not (low <= int(value) <= high)
-    ):
-        raise DomainError(
-            "invalid_query",
-            f"The {field} parameter is not valid.",
-            {field: f"A whole number from {low} to {high}."},
-        )
+    if not (value.isascii() and value.isdigit() and len(value) <= 10 and low <= int(value) <= high):
+        raise _invalid_query(field, "is not valid", f"A whole number from {low} to {high}.")
     return int(value)
 
 
@@ -365,11 +290,7 @@ def query_choice(field: str, value: str | None, choices: tuple[str, ...]) -> str
     if value is None or value == "":
         return choices[0]
     if value not in choices:
-        raise DomainError(
-            "invalid_query",
-            f"The {field} parameter is not valid.",
-            {field: "One of: " + ", ".join(choices) + "."},
-        )
+        raise _invalid_query(field, "is not valid", "One of: " + ", ".join(choices) + ".")
     return value
 
 

@@ -1,5 +1,6 @@
 """What a view reads from the request, read one way everywhere: the JSON body, the client's
-address, the service's own origin, the site and page parameters, the visitor key.
+address, the service's own origin, the site and page parameters, and where a form may send
+its reader back.
 
 Domain functions get these as plain values; nothing below the web layer reads the request.
 """
@@ -13,7 +14,7 @@ from flask import current_app, request
 
 from service.data import Site
 from service.data.bounds import RETURN_PATH_MAX
-from service.rules import privacy, validation, visitors
+from service.rules import privacy, validation
 from service.rules.errors import DomainError
 from service.sites.lookup import get_site
 
@@ -73,16 +74,6 @@ def site_and_page() -> tuple[Site, str]:
     """The site and page the ``site`` and ``page`` parameters name."""
     site = get_site(validation.site_key(request.args.get("site")))
     return site, validation.page_key(request.args.get("page"))
-
-
-def visitor() -> str:
-    """The visitor key's hash from its header: required."""
-    return visitors.visitor_hash(request.headers.get(visitors.HEADER))
-
-
-def optional_visitor() -> str | None:
-    """The visitor key's hash from its header, or None when none was sent."""
-    return visitors.optional_visitor_hash(request.headers.get(visitors.HEADER))
 
 
 def safe_return(value: str | None) -> str | None:

@@ -5,22 +5,47 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 
 from service.comments import authors, threads
-from service.data.bounds import MAX_COUNT_PAGES, MAX_ID, PAGE_SIZE_MAX, SORTS
+from service.config import DEFAULTS
+from service.data.bounds import MAX_ID
 from service.ratings import summary
-from service.rules import validation
-from service.rules.errors import DomainError, ValidationError
-from service.rules.visitors import HEADER as VISITOR_HEADER
-from service.sites.lookup import find_page, get_site
+from service.rules.errors import DomainError
+from service.sites.lookup import find_page
 from service.web import present
-from service.web.api import bp
+from service.web.api.contract import (
+    BAD_REQUEST,
+    BODY,
+    INVALID,
+    ORIGIN,
+    READ,
+    UNAVAILABLE,
+    Answer,
+    operation,
+    read_body,
+    read_headers,
+    read_query,
+)
 from service.web.limits import page_limit, post_limit
 from service.web.posting import submit_comment
-from service.web.requests import (
-    EDIT_TOKEN_HEADER,
-    json_body,
-    optional_visitor,
-    site_and_page,
+from service.web.requests import json_body
+from service.web.schemas import (
+    VISITOR,
+    CommentEdit,
+    CommentPath,
+    Counts,
+    CountsRequest,
+    Edited,
+    EditTokenHeader,
+    MaybeVisitorHeader,
+    NewComment,
+    PageQuery,
+    Posted,
+    SiteQuery,
+    Thread,
+    ThreadQuery,
 )
+
+WINDOW = DEFAULTS["PARLEY_EDIT_WINDOW"] // 60
+RETRY = DEFAULTS["PARLEY_DUPLICATE_WINDOW"] // 60
 
 
 def no_store(response: Response) -> Response:
@@ -36,36 +61,76 @@ def comment_id_in_range(comment_id: int) -> int:
     return comment_id
 
 
-@bp.get("/comments")
+@operation(
+    "get",
+    "/comments",
+    "listComments",
+    "Read a page's thread",
+    "Top-level comments (or one comment's replies), paged with a cursor, each with its first "
+    "replies nested. A page nobody commented on reads as an empty thread.",
+    answers={"200": Answer("The thread.", Thread)},
+    parameters=(ThreadQuery,),
+    errors=READ,
+)
 def list_comments() -> Response:
-    site, key = site_and_page()
-    sort = validation.query_choice("sort", request.args.get("sort"), SORTS)
-    limit = validation.query_int(
-        "limit", request.args.get("limit"), current_app.config["PARLEY_PAGE_SIZE"], 1, PAGE_SIZE_MAX
-    )
-    parent = validation.query_int("parent", request.args.get("parent"), 0, 0, MAX_ID) or None
-    page = find_page(site, key)
+    site, query = read_query(ThreadQuery, page_size=current_app.config["PARLEY_PAGE_SIZE"])
+    page = find_page(site, query.page)
     thread = threads.read_thread(
         page,
-        viewer=optional_visitor(),
-        sort=sort,
-        cursor=request.args.get("cursor") or None,
-        limit=limit,
-        parent_id=parent,
+        viewer=read_headers(MaybeVisitorHeader).visitor,
+        sort=query.sort,
+        cursor=query.cursor,
+        limit=query.limit,
+        parent_id=query.parent,
     )
     return jsonify(
-        page=present.public_page(page, key),
+        page=present.public_page(page, query.page),
         comments=[present.public_comment(n) for n in thread.nodes],
         next=thread.next_cursor,
     )
 
 
-@bp.post("/comments")
+@operation(
+    "post",
+    "/comments",
+    "postComment",
+    "Post a comment, a reply or a review",
+    "Creates the page with its first comment. The answer holds the edit token: nothing else "
+    "shows it. Posts are rate-limited per client address. A review (`rating` given) needs "
+    f"the `{VISITOR}` header.",
+    answers={
+        "201": Answer("Stored.", Posted),
+        "200": Answer(
+            "A retry: the same author sent the same text to the same page within "
+            f"{RETRY} minutes. Nothing new is stored; the answer is the comment stored first, "
+            "with its edit token.",
+            Posted,
+        ),
+    },
+    parameters=(PageQuery, MaybeVisitorHeader),
+    body=NewComment,
+    errors=(
+        *BAD_REQUEST,
+        "visitor_required",
+        *ORIGIN,
+        "bad_form_token",
+        "form_expired",
+        "bad_visitor",
+        "ratings_closed",
+        "comments_closed",
+        "banned",
+        *BODY,
+        "rate_limited",
+    ),
+)
 @post_limit
 @page_limit
 def create_comment() -> tuple[Response, int]:
-    site, key = site_and_page()
-    posted = submit_comment(site, key, json_body(), visitor_key=request.headers.get(VISITOR_HEADER))
+    site, query = read_query(PageQuery)
+    # ``submit_comment`` validates the body with ``NewComment``, as it does the form's values,
+    # and checks the visitor key: required for a review, else optional.
+    key = request.headers.get(VISITOR)
+    posted = submit_comment(site, query.page, json_body(), visitor_key=key)
     comment = posted.comment
     body = {
         "comment": present.public_comment(threads.single(comment)),
@@ -76,31 +141,74 @@ def create_comment() -> tuple[Response, int]:
     return no_store(jsonify(body)), 200 if posted.duplicate else 201
 
 
-@bp.patch("/comments/<int:comment_id>")
+@operation(
+    "patch",
+    "/comments/<int:comment_id>",
+    "editComment",
+    "Edit a comment's text or its review's rating",
+    "By its author, with the edit token, within the site's edit window "
+    f"({WINDOW} minutes by default).",
+    answers={"200": Answer("Edited.", Edited)},
+    parameters=(CommentPath, EditTokenHeader, MaybeVisitorHeader),
+    body=CommentEdit,
+    errors=(
+        "malformed_json",
+        "visitor_required",
+        *ORIGIN,
+        "bad_edit_token",
+        "edit_window_closed",
+        "bad_visitor",
+        "ratings_closed",
+        "not_found",
+        "too_large",
+        "unsupported_media_type",
+        *INVALID,
+        UNAVAILABLE,
+    ),
+)
 def edit_comment(comment_id: int) -> Response:
-    change = validation.edit_input(json_body())
+    change = read_body(CommentEdit).as_input()
     comment = authors.edit_comment(
         comment_id_in_range(comment_id),
-        request.headers.get(EDIT_TOKEN_HEADER),
+        read_headers(EditTokenHeader).token,
         change,
-        optional_visitor(),
+        read_headers(MaybeVisitorHeader).visitor,
     )
     return no_store(jsonify(comment=present.public_comment(threads.single(comment))))
 
 
-@bp.delete("/comments/<int:comment_id>")
+@operation(
+    "delete",
+    "/comments/<int:comment_id>",
+    "deleteComment",
+    "Delete a comment",
+    "By its author, with the edit token, within the edit window. Name, email and text are "
+    "removed, not hidden; an empty placeholder stays only while replies hang from it. A "
+    "review's rating goes with it.",
+    answers={"204": Answer("Deleted.")},
+    parameters=(CommentPath, EditTokenHeader),
+    errors=(*ORIGIN, "bad_edit_token", "edit_window_closed", "not_found", UNAVAILABLE),
+)
 def delete_comment(comment_id: int) -> Response:
-    authors.delete_comment(comment_id_in_range(comment_id), request.headers.get(EDIT_TOKEN_HEADER))
+    authors.delete_comment(comment_id_in_range(comment_id), read_headers(EditTokenHeader).token)
     return Response(status=204)
 
 
-@bp.post("/counts")
+@operation(
+    "post",
+    "/counts",
+    "countComments",
+    "Counts for many pages",
+    "For listing pages that show a count next to each link.",
+    answers={"200": Answer("The counts.", Counts)},
+    tag="counts",
+    parameters=(SiteQuery,),
+    body=CountsRequest,
+    errors=(*BODY, *ORIGIN),
+)
 def counts() -> Response:
-    site = get_site(validation.site_key(request.args.get("site")))
-    body = json_body()
-    if set(body) - {"pages"}:
-        raise ValidationError({k[:64]: "Unknown field." for k in body if k != "pages"})
-    keys = validation.page_keys(body.get("pages"), MAX_COUNT_PAGES)
+    site, _ = read_query(SiteQuery)
+    keys = read_body(CountsRequest).pages
     counted = threads.comment_counts(site.id, keys)
     rated = summary.counts(site, keys)
     return jsonify(

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify
 
 from service.comments import likes
 from service.ratings import summary, votes
 from service.rules import visitors
-from service.rules.errors import ValidationError
 from service.sites.lookup import find_page, get_or_create_page
-from service.web.api import bp
 from service.web.api.comments import comment_id_in_range
-from service.web.limits import visitor_limit
-from service.web.requests import (
-    json_body,
-    optional_visitor,
-    service_origin,
-    site_and_page,
-    stored_address,
+from service.web.api.contract import (
+    BAD_REQUEST,
+    INVALID,
+    ORIGIN,
+    PERSONAL,
+    UNAVAILABLE,
+    Answer,
+    operation,
+    read_body,
+    read_headers,
+    read_query,
 )
-from service.web.requests import visitor as required_visitor
+from service.web.limits import visitor_limit
+from service.web.requests import service_origin, stored_address
+from service.web.schemas import (
+    VISITOR,
+    CommentPath,
+    Likes,
+    LikeState,
+    MaybeVisitorHeader,
+    PageQuery,
+    RatingSummary,
+    Visitor,
+    VisitorHeader,
+    VisitorsQuery,
+    Vote,
+)
+
+KEYED = (PageQuery, VisitorHeader)
 
 
 def _personal(response: Response) -> Response:
@@ -29,62 +49,143 @@ def _personal(response: Response) -> Response:
     return response
 
 
-@bp.post("/visitors")
+@operation(
+    "post",
+    "/visitors",
+    "issueVisitor",
+    "A new visitor key",
+    "A signed key for votes, likes and reviews. Keep it (the widget keeps it in the host "
+    f"page's storage) and send it in the `{VISITOR}` header; clients never invent one. "
+    "Issuing is rate-limited per client address.",
+    answers={"201": Answer("Issued.", Visitor)},
+    tag="visitors",
+    parameters=(VisitorsQuery,),
+    errors=(*ORIGIN, "rate_limited", UNAVAILABLE),
+)
 @visitor_limit("visitor-issue")
 def issue_visitor() -> tuple[Response, int]:
     """A new signed visitor key for the widget to keep in the host page's storage."""
     return _personal(jsonify(visitor=visitors.issue_key())), 201
 
 
-@bp.get("/ratings")
+@operation(
+    "get",
+    "/ratings",
+    "getRating",
+    "A page's rating",
+    "The votes' count, average and histogram, the owner's editorial scores, and (with a key) "
+    f"this visitor's own vote. A page nobody rated reads as empty. {PERSONAL}",
+    answers={"200": Answer("The rating.", RatingSummary)},
+    tag="ratings",
+    parameters=(PageQuery, MaybeVisitorHeader),
+    errors=("invalid_query", "bad_visitor", "site_not_found", UNAVAILABLE),
+)
 def get_ratings() -> Response:
-    site, key = site_and_page()
-    visitor = optional_visitor()
-    return _personal(jsonify(summary.summary(site, find_page(site, key), visitor)))
+    site, query = read_query(PageQuery)
+    visitor = read_headers(MaybeVisitorHeader).visitor
+    return _personal(jsonify(summary.summary(site, find_page(site, query.page), visitor)))
 
 
-@bp.put("/ratings")
+@operation(
+    "put",
+    "/ratings",
+    "putRating",
+    "Vote, or change the vote",
+    "The visitor's one vote for the page: a second PUT changes it (a review's rating "
+    "included). Nothing is stored when the value is refused. Creates the page. " + PERSONAL,
+    answers={"200": Answer("The rating with this vote.", RatingSummary)},
+    tag="ratings",
+    parameters=KEYED,
+    body=Vote,
+    errors=(
+        *BAD_REQUEST,
+        "visitor_required",
+        *ORIGIN,
+        "bad_visitor",
+        "ratings_closed",
+        "site_not_found",
+        "too_large",
+        "unsupported_media_type",
+        *INVALID,
+        UNAVAILABLE,
+    ),
+)
 def put_rating() -> Response:
-    site, key = site_and_page()
-    visitor = required_visitor()
-    body = json_body()
-    if set(body) != {"value"}:
-        fields = {k[:64]: "Unknown field." for k in body if k != "value"}
-        if "value" not in body:
-            fields["value"] = "This field is required."
-        raise ValidationError(fields)
-    value = votes.clean_value(body["value"], site.rating_scale)
-    page = get_or_create_page(site, key, title=None, url=None, service_origin=service_origin())
+    site, query = read_query(PageQuery)
+    visitor = read_headers(VisitorHeader).visitor
+    value = read_body(Vote, scale=site.rating_scale).value
+    page = get_or_create_page(
+        site, query.page, title=None, url=None, service_origin=service_origin()
+    )
     votes.vote(page, visitor, value, address=stored_address())
     return _personal(jsonify(summary.summary(site, page, visitor)))
 
 
-@bp.delete("/ratings")
+@operation(
+    "delete",
+    "/ratings",
+    "deleteRating",
+    "Take the vote back",
+    "Repeating it changes nothing. A review stays, as a comment without a rating. " + PERSONAL,
+    answers={"200": Answer("The rating without this vote.", RatingSummary)},
+    tag="ratings",
+    parameters=KEYED,
+    errors=(
+        "invalid_query",
+        "visitor_required",
+        *ORIGIN,
+        "bad_visitor",
+        "site_not_found",
+        UNAVAILABLE,
+    ),
+)
 def delete_rating() -> Response:
-    site, key = site_and_page()
-    visitor = required_visitor()
-    page = find_page(site, key)
+    site, query = read_query(PageQuery)
+    visitor = read_headers(VisitorHeader).visitor
+    page = find_page(site, query.page)
     if page is not None:
         votes.retract(page, visitor)
     return _personal(jsonify(summary.summary(site, page, visitor)))
 
 
-@bp.put("/comments/<int:comment_id>/like")
+LIKE: dict[str, Any] = {
+    "description": "One like per visitor; repeating the call changes nothing. Only a "
+    f"published comment can be liked (else 404). {PERSONAL}",
+    "answers": {"200": Answer("The comment's likes and this visitor's like.", LikeState)},
+    "tag": "likes",
+    "parameters": (CommentPath, VisitorHeader),
+    "errors": ("visitor_required", *ORIGIN, "bad_visitor", "not_found", UNAVAILABLE),
+}
+
+
+@operation("put", "/comments/<int:comment_id>/like", "likeComment", "Like a comment", **LIKE)
 def like(comment_id: int) -> Response:
-    count, liked = likes.set_like(comment_id_in_range(comment_id), required_visitor(), True)
+    ident = comment_id_in_range(comment_id)  # an id past the bound: 404 before the key
+    count, liked = likes.set_like(ident, read_headers(VisitorHeader).visitor, True)
     return _personal(jsonify(likes=count, liked=liked))
 
 
-@bp.delete("/comments/<int:comment_id>/like")
+@operation("delete", "/comments/<int:comment_id>/like", "unlikeComment", "Take a like back", **LIKE)
 def unlike(comment_id: int) -> Response:
-    count, liked = likes.set_like(comment_id_in_range(comment_id), required_visitor(), False)
+    ident = comment_id_in_range(comment_id)  # an id past the bound: 404 before the key
+    count, liked = likes.set_like(ident, read_headers(VisitorHeader).visitor, False)
     return _personal(jsonify(likes=count, liked=liked))
 
 
-@bp.get("/likes")
+@operation(
+    "get",
+    "/likes",
+    "myLikes",
+    "What this visitor likes on a page",
+    "Personal state for the widget, which shows the same thread to everyone. " + PERSONAL,
+    answers={"200": Answer("The comments liked.", Likes)},
+    tag="likes",
+    parameters=KEYED,
+    errors=("invalid_query", "visitor_required", "bad_visitor", "site_not_found", UNAVAILABLE),
+)
 def my_likes() -> Response:
     """The comments on a page that this visitor likes (personal state for the widget)."""
-    site, key = site_and_page()
-    visitor = required_visitor()
-    page = find_page(site, key)
+    site, query = read_query(PageQuery)
+    visitor = read_headers(VisitorHeader).visitor
+    page = find_page(site, query.page)
     return _personal(jsonify(liked=likes.liked_on_page(page.id, visitor) if page else []))

@@ -1,8 +1,9 @@
 """WTForms for the standalone page. Validation rules live in ``validation``.
 
-The form only carries the fields and the CSRF token; the one set of comment
-rules is applied by ``validation.comment_input`` for the form and the API
-alike, and its messages are put back beside the fields.
+The form only carries the fields and the CSRF token. Its values, in the API's JSON
+types, go through ``service.web.posting.NewComment``, the model the JSON API validates
+its body with, so the form and the API cannot drift; the model's messages are put back
+beside the fields.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class CommentForm(FlaskForm):
     hp = StringField("Leave this field empty")
 
     def as_input(self) -> dict[str, Any]:
-        """The submitted values with the API's JSON types (parent as a number)."""
+        """The submitted values with the API's JSON types (parent as a number), for
+        ``NewComment`` (``submit_comment`` validates them)."""
         data: dict[str, Any] = {
             "name": self.name.data or "",
             "email": self.email.data or "",
