@@ -10,6 +10,7 @@ allowed only when ``CHANGELOG.md`` and ``docs/api.md`` both name it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +110,16 @@ def test_additions_to_the_document_are_recorded_in_the_changelog_and_api_docs():
         item for item in added if not all(_named(item, text) for text in (changelog, api_docs))
     ]
     assert unrecorded == []
+    assert not _named(" GET /api/v1/comments parameters: X-Invented-Header", changelog)
 
 
 def _named(item: str, text: str) -> bool:
-    """True when the text names the added thing: its path, field or parameter."""
-    name = item.rsplit(":", 1)[-1].strip() if ":" in item else item.split()[-1]
-    return name.strip("'\"") in text
+    """True when a paragraph or list item of the text names the added thing and its operation."""
+    method, path, *rest = item.split()
+    name = item.rsplit(":", 1)[-1].strip() if ":" in item else (rest[-1] if rest else path)
+    operation = f"{method} {path.split('{')[0]}"
+    parts = (" ".join(part.split()) for part in re.split(r"\n\s*\n|\n(?=\s*[-*|] )", text))
+    return any(operation in part and name in part for part in parts)
 
 
 def test_the_snapshot_comparison_notices_a_lost_answer_and_a_lost_field():

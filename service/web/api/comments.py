@@ -16,7 +16,6 @@ from service.web.api.contract import (
     BODY,
     INVALID,
     ORIGIN,
-    READ,
     UNAVAILABLE,
     Answer,
     operation,
@@ -67,10 +66,11 @@ def comment_id_in_range(comment_id: int) -> int:
     "listComments",
     "Read a page's thread",
     "Top-level comments (or one comment's replies), paged with a cursor, each with its first "
-    "replies nested. A page nobody commented on reads as an empty thread.",
+    "replies nested. A page nobody commented on reads as an empty thread. With a visitor key, "
+    "a shadow-banned author also sees their own comments (such answers are never cached).",
     answers={"200": Answer("The thread.", Thread)},
-    parameters=(ThreadQuery,),
-    errors=READ,
+    parameters=(ThreadQuery, MaybeVisitorHeader),
+    errors=("invalid_query", "bad_visitor", "site_not_found", UNAVAILABLE),
 )
 def list_comments() -> Response:
     site, query = read_query(ThreadQuery, page_size=current_app.config["PARLEY_PAGE_SIZE"])
