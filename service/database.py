@@ -1,4 +1,4 @@
-"""Database engine set-up shared by every backend.
+"""Database engine set-up shared by every backend, and write transactions.
 
 SQLite is the embedded default and gets the settings that let several worker
 processes write to one file: WAL, a busy timeout, foreign keys, and write
@@ -6,6 +6,10 @@ transactions that take the write lock at ``BEGIN`` (``BEGIN IMMEDIATE``) so a
 read-then-write transaction never fails at once with "database is locked".
 pysqlite's own transaction handling is switched off so the ``BEGIN`` that
 SQLAlchemy emits is ours (SQLAlchemy's documented recipe).
+
+Every other transaction is a read (a deferred ``BEGIN``): a request reads and parses its
+body and does its lookups first, then writes inside ``writing()``, so the write lock is
+held for the write alone and never while a client is sending or receiving.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from service.extensions import db
+
 BUSY_TIMEOUT_MS = 10_000
 
 _write_intent: ContextVar[bool] = ContextVar("parley_write_intent", default=False)
@@ -26,21 +32,20 @@ _write_intent: ContextVar[bool] = ContextVar("parley_write_intent", default=Fals
 
 @contextmanager
 def writing() -> Iterator[None]:
-    """Mark the transactions begun inside this block as writes (SQLite: IMMEDIATE)."""
+    """A write transaction for the block (SQLite: ``BEGIN IMMEDIATE``, the write lock).
+
+    A read transaction still open from lookups before it is ended first: SQLite cannot
+    turn a read into a write once another connection has written meanwhile ("database is
+    locked" at once, whatever the busy timeout). Objects read before are reloaded when
+    used. The caller commits inside the block.
+    """
+    if db.session().in_transaction():
+        db.session.commit()
     token = _write_intent.set(True)
     try:
         yield
     finally:
         _write_intent.reset(token)
-
-
-def set_write_intent(value: bool) -> Any:
-    """Set the write intent for the current context; returns a token for ``reset``."""
-    return _write_intent.set(value)
-
-
-def reset_write_intent(token: Any) -> None:
-    _write_intent.reset(token)
 
 
 @event.listens_for(Engine, "connect")

@@ -8,31 +8,24 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from service import database
 from service.data import bounds
 from service.web import errors, headers, origins
 from service.web.requests import UNSAFE_METHODS
 from service.web.sessions import ScopedSessionInterface
 
 
-def _mark_writes() -> None:
-    # SQLite: a request that may write takes the write lock when it begins.
+def _read_body_first() -> None:
+    # The whole body is in memory before any lookup (bounded by MAX_CONTENT_LENGTH: 413), so
+    # a client that trickles it holds a thread, never a transaction or the write lock.
     if request.method in UNSAFE_METHODS:
-        request.environ["parley.write"] = database.set_write_intent(True)
-
-
-def _unmark_writes(_exc: BaseException | None) -> None:
-    token = request.environ.pop("parley.write", None)
-    if token is not None:
-        database.reset_write_intent(token)
+        request.get_data(cache=True)
 
 
 def register(app: Flask) -> None:
-    """What every request shares: sessions, errors, write intent, origins, headers."""
+    """What every request shares: sessions, errors, the body read first, origins, headers."""
     app.session_interface = ScopedSessionInterface()
     app.jinja_env.globals["bounds"] = bounds
     errors.register(app)
-    app.before_request(_mark_writes)
-    origins.register(app)  # after _mark_writes: its reads join the write transaction
-    app.teardown_request(_unmark_writes)
+    app.before_request(_read_body_first)
+    origins.register(app)  # after the body is read: its lookups are a read transaction
     headers.register(app)

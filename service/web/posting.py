@@ -10,6 +10,7 @@ from typing import Any
 
 from service.comments.posting import Posted, post_comment
 from service.data import Site
+from service.database import writing
 from service.extensions import db
 from service.rules import spam, visitors
 from service.web.requests import service_origin, stored_address
@@ -29,6 +30,9 @@ def submit_comment(
     visitor = (visitors.visitor_hash if review else visitors.optional_visitor_hash)(visitor_key)
     spam.check_form(data.form_token, data.hp)
     address, origin = stored_address(), service_origin()
-    posted = post_comment(site, page, data, address=address, service_origin=origin, visitor=visitor)
-    db.session.commit()
+    with writing():
+        posted = post_comment(
+            site, page, data, address=address, service_origin=origin, visitor=visitor
+        )
+        db.session.commit()
     return posted

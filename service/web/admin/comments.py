@@ -18,6 +18,7 @@ from service.comments import bans, moderation
 from service.comments.queue import author_history, email_of
 from service.data import Comment, Page
 from service.data.bounds import BAN_KINDS, MAX_ID
+from service.database import writing
 from service.extensions import db
 from service.ratings.votes import review_rating
 from service.rules.errors import ValidationError
@@ -74,11 +75,12 @@ def _act(
     what was typed kept; done, the change is committed.
     """
     try:
-        shown, message = change()
+        with writing():
+            shown, message = change()
+            db.session.commit()
     except ValidationError as error:
         db.session.rollback()
         return _render_comment(comment, {form: error.first_message()}, values, 422)
-    db.session.commit()
     flash(message, "info")
     return back("admin.comment_detail", comment_id=shown)
 
@@ -97,7 +99,8 @@ def comment_moderate(comment_id: int) -> BaseResponse:
     if action not in moderation.ACTIONS:
         flash("Choose an action.", "error")
     else:
-        done = moderation.apply(g.moderator, [comment.id], action, g.site_ids)
+        with writing():
+            done = moderation.apply(g.moderator, [comment.id], action, g.site_ids)
         flash(f"Comment {comment.id}: {action}." if done else "Nothing changed.", "info")
     return back("admin.comment_detail", comment_id=comment.id)
 

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from service.comments import bans, blocklist
 from service.data import Ban, BlockedWord, Moderator, Site
 from service.data.bounds import MAX_ID
+from service.database import writing
 from service.extensions import db
 from service.rules.errors import ValidationError
 from service.web.admin import bp
@@ -58,12 +59,13 @@ def ban_add() -> BaseResponse | tuple[str, int]:
     shadow = request.form.get("shadow") == "1"
     reason = " ".join(request.form.get("reason", "").split())
     try:
-        bans.ban_email(g.moderator, site, email, shadow=shadow, reason=reason)
+        with writing():
+            bans.ban_email(g.moderator, site, email, shadow=shadow, reason=reason)
+            db.session.commit()
     except ValidationError as error:
         db.session.rollback()
         values = {"site": site.key, "email": email, "shadow": shadow, "reason": reason}
         return _render_bans(error.fields, values, 422)
-    db.session.commit()
     flash(f"Banned on {site.key} by email.", "info")
     return back("admin.ban_list")
 
@@ -74,8 +76,9 @@ def ban_remove(ban_id: int) -> BaseResponse:
     ban = db.session.get(Ban, ban_id) if ban_id <= MAX_ID else None
     if ban is None or ban.site_id not in g.site_ids:
         raise missing()
-    bans.remove(g.moderator, ban)
-    db.session.commit()
+    with writing():
+        bans.remove(g.moderator, ban)
+        db.session.commit()
     flash("The ban is removed.", "info")
     return back("admin.ban_list")
 
@@ -100,11 +103,12 @@ def blocklist_page() -> tuple[str, int]:
 def word_add() -> BaseResponse | tuple[str, int]:
     site = my_site(request.form.get("site", ""))
     try:
-        entry = blocklist.block(g.moderator, site, request.form.get("word", ""))
+        with writing():
+            entry = blocklist.block(g.moderator, site, request.form.get("word", ""))
+            db.session.commit()
     except ValidationError as error:
         db.session.rollback()
         return _render_blocklist((site.key, error.first_message()), 422)
-    db.session.commit()
     flash(f"Comments with {entry.word!r} now wait for review on {site.key}.", "info")
     return back("admin.blocklist")
 
@@ -117,7 +121,8 @@ def word_remove(word_id: int) -> BaseResponse:
         raise missing()
     site = db.session.get(Site, entry.site_id)
     assert site is not None
-    blocklist.unblock(g.moderator, site, entry)
-    db.session.commit()
+    with writing():
+        blocklist.unblock(g.moderator, site, entry)
+        db.session.commit()
     flash(f"{entry.word!r} is off the list.", "info")
     return back("admin.blocklist")

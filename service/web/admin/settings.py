@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service.data import Page, Site
 from service.data.bounds import EDITORIAL_SCALES, SCHEMA_TYPES, SEARCH_MAX
+from service.database import writing
 from service.extensions import db
 from service.ratings.summary import average, has_review_stars
 from service.rules.errors import ValidationError
@@ -75,13 +76,15 @@ def site_settings(key: str) -> BaseResponse | tuple[str, int]:
         return render_template("admin/site.html", site=site, form=form), 200
     form = SiteForm()
     if form.validate():
+        wanted = _site_changes(site, form)
         try:
-            changes = settings.change_site(g.moderator, site, _site_changes(site, form))
+            with writing():
+                changes = settings.change_site(g.moderator, site, wanted)
+                db.session.commit()
         except ValidationError as error:
             db.session.rollback()
             form.show_errors(error.fields)
         else:
-            db.session.commit()
             flash("Settings saved." if changes else "Nothing changed.", "info")
             return back("admin.site_settings", key=site.key)
     return render_template("admin/site.html", site=site, form=form), 422
@@ -157,12 +160,13 @@ def pages(key: str) -> BaseResponse | tuple[str, int]:
         ratings_closed=form.ratings_closed.data,
     )
     try:
-        changed = settings.change_page(g.moderator, page, changes)
+        with writing():
+            changed = settings.change_page(g.moderator, page, changes)
+            db.session.commit()
     except ValidationError as error:
         db.session.rollback()
         form.show_errors(error.fields)
         return _render_page(site, page, form, 422)
-    db.session.commit()
     flash("Page settings saved." if changed else "Nothing changed.", "info")
     return back("admin.pages", key=site.key, page=page.key)
 
@@ -172,8 +176,10 @@ def pages(key: str) -> BaseResponse | tuple[str, int]:
 def page_new(key: str) -> BaseResponse:
     """Set up a page nobody has commented on yet (to give it scores or a type first)."""
     site = my_site(key, owner=True)
-    page = settings.page_for(g.moderator, site, page_key(request.form.get("page")))
-    db.session.commit()
+    wanted = page_key(request.form.get("page"))
+    with writing():
+        page = settings.page_for(g.moderator, site, wanted)
+        db.session.commit()
     return back("admin.pages", key=site.key, page=page.key)
 
 
@@ -184,26 +190,28 @@ def page_scores(key: str) -> BaseResponse | tuple[str, int]:
     page = _my_page(site)
     original = request.form.get("original", "")
     if request.form.get("action") == "remove":
-        settings.remove_score(g.moderator, page, original)
-        db.session.commit()
+        with writing():
+            settings.remove_score(g.moderator, page, original)
+            db.session.commit()
         flash(f"Score {original!r} removed.", "info")
         return back("admin.pages", key=site.key, page=page.key)
     values = {name: request.form.get(name, "") for name in ("label", "score", "scale", "url")}
     try:
-        saved = settings.set_score(
-            g.moderator,
-            page,
-            values["label"],
-            values["score"],
-            values["scale"],
-            values["url"],
-            original=original,
-        )
+        with writing():
+            saved = settings.set_score(
+                g.moderator,
+                page,
+                values["label"],
+                values["score"],
+                values["scale"],
+                values["url"],
+                original=original,
+            )
+            db.session.commit()
     except ValidationError as error:
         db.session.rollback()
         form = _page_form(page, submitted=False)
         score = {"original": original, "values": values, "errors": error.fields}
         return _render_page(site, page, form, 422, score)
-    db.session.commit()
     flash(f"Score {saved.label!r} saved.", "info")
     return back("admin.pages", key=site.key, page=page.key)

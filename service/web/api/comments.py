@@ -7,6 +7,7 @@ from flask import Response, current_app, jsonify, request
 from service.comments import authors, threads
 from service.config import DEFAULTS
 from service.data.bounds import MAX_ID
+from service.database import writing
 from service.ratings import summary
 from service.rules.errors import DomainError
 from service.sites.lookup import find_page
@@ -168,12 +169,10 @@ def create_comment() -> tuple[Response, int]:
 )
 def edit_comment(comment_id: int) -> Response:
     change = read_body(CommentEdit).as_input()
-    comment = authors.edit_comment(
-        comment_id_in_range(comment_id),
-        read_headers(EditTokenHeader).token,
-        change,
-        read_headers(MaybeVisitorHeader).visitor,
-    )
+    ident, token = comment_id_in_range(comment_id), read_headers(EditTokenHeader).token
+    visitor = read_headers(MaybeVisitorHeader).visitor
+    with writing():
+        comment = authors.edit_comment(ident, token, change, visitor)
     return no_store(jsonify(comment=present.public_comment(threads.single(comment))))
 
 
@@ -190,7 +189,9 @@ def edit_comment(comment_id: int) -> Response:
     errors=(*ORIGIN, "bad_edit_token", "edit_window_closed", "not_found", UNAVAILABLE),
 )
 def delete_comment(comment_id: int) -> Response:
-    authors.delete_comment(comment_id_in_range(comment_id), read_headers(EditTokenHeader).token)
+    ident, token = comment_id_in_range(comment_id), read_headers(EditTokenHeader).token
+    with writing():
+        authors.delete_comment(ident, token)
     return Response(status=204)
 
 

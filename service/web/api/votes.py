@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from service.comments import likes
+from service.database import writing
 from service.ratings import summary, votes
 from service.rules import visitors
 from service.sites.lookup import find_page, get_or_create_page
@@ -114,10 +115,10 @@ def put_rating() -> Response:
     site, query = read_query(PageQuery)
     visitor = read_headers(VisitorHeader).visitor
     value = read_body(Vote, scale=site.rating_scale).value
-    page = get_or_create_page(
-        site, query.page, title=None, url=None, service_origin=service_origin()
-    )
-    votes.vote(page, visitor, value, address=stored_address())
+    address, origin = stored_address(), service_origin()
+    with writing():
+        page = get_or_create_page(site, query.page, title=None, url=None, service_origin=origin)
+        votes.vote(page, visitor, value, address=address)
     return _personal(jsonify(summary.summary(site, page, visitor)))
 
 
@@ -144,7 +145,8 @@ def delete_rating() -> Response:
     visitor = read_headers(VisitorHeader).visitor
     page = find_page(site, query.page)
     if page is not None:
-        votes.retract(page, visitor)
+        with writing():
+            votes.retract(page, visitor)
     return _personal(jsonify(summary.summary(site, page, visitor)))
 
 
@@ -161,14 +163,18 @@ LIKE: dict[str, Any] = {
 @operation("put", "/comments/<int:comment_id>/like", "likeComment", "Like a comment", **LIKE)
 def like(comment_id: int) -> Response:
     ident = comment_id_in_range(comment_id)  # an id past the bound: 404 before the key
-    count, liked = likes.set_like(ident, read_headers(VisitorHeader).visitor, True)
+    visitor = read_headers(VisitorHeader).visitor
+    with writing():
+        count, liked = likes.set_like(ident, visitor, True)
     return _personal(jsonify(likes=count, liked=liked))
 
 
 @operation("delete", "/comments/<int:comment_id>/like", "unlikeComment", "Take a like back", **LIKE)
 def unlike(comment_id: int) -> Response:
     ident = comment_id_in_range(comment_id)  # an id past the bound: 404 before the key
-    count, liked = likes.set_like(ident, read_headers(VisitorHeader).visitor, False)
+    visitor = read_headers(VisitorHeader).visitor
+    with writing():
+        count, liked = likes.set_like(ident, visitor, False)
     return _personal(jsonify(likes=count, liked=liked))
 
 

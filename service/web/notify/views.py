@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 
 from service.comments import moderation
 from service.data import utcnow
+from service.database import writing
 from service.extensions import csrf, db
 from service.notify import links
 from service.notify.links import LinkError
@@ -78,7 +79,10 @@ def moderate(token: str) -> Page:
     form = ButtonForm()
     if request.method == "POST":
         _csrf_checked(form)
-        changed = moderation.apply(moderator, [comment.id], action, accounts.site_ids(moderator))
+        with writing():
+            changed = moderation.apply(
+                moderator, [comment.id], action, accounts.site_ids(moderator)
+            )
         if not changed:
             return _done("Nothing changed", "The comment could not be changed.", 409)
         return _done(ACTION_LABELS[action], DONE_MESSAGES[action])
@@ -104,9 +108,10 @@ def confirm(token: str) -> Page:
     form = ButtonForm()
     if request.method == "POST":
         _csrf_checked(form)
-        address.confirmed = address.confirmed or utcnow()
-        address.unsubscribed = None
-        db.session.commit()
+        with writing():
+            address.confirmed = address.confirmed or utcnow()
+            address.unsubscribed = None
+            db.session.commit()
         return _done(
             "Confirmed",
             "You will get a mail when someone replies to a comment you asked to be told about.",
@@ -127,12 +132,13 @@ def unsubscribe(token: str) -> Page:
             )
         )
     if request.method == "POST":
-        if request.form.get("action") == "resubscribe":
-            address.unsubscribed = None
-            address.confirmed = address.confirmed or utcnow()  # the link came in a mail
-        else:
-            address.unsubscribed = address.unsubscribed or utcnow()
-        db.session.commit()
+        with writing():
+            if request.form.get("action") == "resubscribe":
+                address.unsubscribed = None
+                address.confirmed = address.confirmed or utcnow()  # the link came in a mail
+            else:
+                address.unsubscribed = address.unsubscribed or utcnow()
+            db.session.commit()
     html = render_template(
         "notify/unsubscribe.html",
         unsubscribed=address.unsubscribed is not None,

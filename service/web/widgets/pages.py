@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.data import Page
+from service.database import writing
 from service.extensions import db
 from service.ratings import votes
 from service.rules import privacy, spam, visitors
@@ -61,16 +62,17 @@ def thread_rate() -> BaseResponse:
         if request.form.get("action") == "retract":
             page = find_page(site, key)
             if page is not None:
-                votes.retract(page, visitor)
+                with writing():
+                    votes.retract(page, visitor)
             flash("Your rating was removed.", "rating")
         else:
             value = request.form.get("value", "")
             number = int(value) if value.isascii() and value.isdigit() and len(value) < 3 else 0
             votes.clean_value(number, site.rating_scale)
-            page = get_or_create_page(
-                site, key, title=None, url=None, service_origin=service_origin()
-            )
-            votes.vote(page, visitor, number, address=stored_address())
+            address, origin = stored_address(), service_origin()
+            with writing():
+                page = get_or_create_page(site, key, title=None, url=None, service_origin=origin)
+                votes.vote(page, visitor, number, address=address)
             flash("Thank you for rating.", "rating")
     except DomainError as error:
         db.session.rollback()
