@@ -50,6 +50,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config:
         app.config.update(test_config)
     config.ensure_keys(app.config, Path(app.instance_path))
+    config.settle_public_url(app.config)
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", f"sqlite:///{Path(app.instance_path) / 'parley.sqlite'}"
     )
@@ -61,8 +62,10 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
     proxies = app.config["PARLEY_TRUSTED_PROXIES"]
     if proxies:
+        # X-Forwarded-For and -Proto only: the service's own address is PARLEY_PUBLIC_URL,
+        # never a forwarded Host.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0
         )
 
 

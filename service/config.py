@@ -115,6 +115,28 @@ def _public_url(value: str) -> str:
     return url
 
 
+def settle_public_url(config: dict[str, Any]) -> None:
+    """The service's own address, from which every absolute URL and the origin checks come.
+
+    Never from the request's ``Host`` or ``X-Forwarded-Host``: answers that are cached,
+    mail and stored page URLs would follow whoever sent the request. Production requires
+    PARLEY_PUBLIC_URL; development defaults to http://127.0.0.1:PARLEY_PORT (what
+    ``make run`` prints).
+    """
+    given = config.get("PARLEY_PUBLIC_URL")
+    if given:
+        config["PARLEY_PUBLIC_URL"] = _public_url(str(given))
+    elif config["PARLEY_ENV"] == "production":
+        raise ConfigError(
+            "Parley refuses to start in production without PARLEY_PUBLIC_URL: the service's "
+            "own address, such as https://comments.example.org. Every absolute URL it gives "
+            "(avatars, the loader's assets, mail and webhook links) and its origin checks "
+            "use it; the request's Host header is never trusted for them."
+        )
+    else:
+        config["PARLEY_PUBLIC_URL"] = f"http://127.0.0.1:{config['PARLEY_PORT']}"
+
+
 def _notifications(environ: Mapping[str, str]) -> dict[str, Any]:
     """The mail and webhook variables (docs/notifications.md)."""
     out: dict[str, Any] = {}
@@ -229,11 +251,6 @@ def ensure_keys(config: dict[str, Any], instance_path: Path) -> None:
                 + " and ".join(missing)
                 + ". Generate them with `flask --app service keys` and set them in the "
                 "environment."
-            )
-        if config.get("PARLEY_SMTP_HOST") and not config.get("PARLEY_PUBLIC_URL"):
-            raise ConfigError(
-                "PARLEY_SMTP_HOST is set but PARLEY_PUBLIC_URL is not: links in mail "
-                "need the service's public address (e.g. https://comments.example.org)."
             )
         if config.get("PARLEY_WEBHOOK_ALLOW_PRIVATE"):
             raise ConfigError("PARLEY_WEBHOOK_ALLOW_PRIVATE is for tests and development only.")

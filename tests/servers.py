@@ -282,14 +282,14 @@ def running_server(
     """
     instance.mkdir(parents=True, exist_ok=True)
     url = database_url or f"sqlite:///{instance / 'parley.sqlite'}"
-    environment = server_environment(instance, url, **(env or {}))
-    init_database(environment)
-
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(256)
     port = listener.getsockname()[1]
+    public = {"PARLEY_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    environment = server_environment(instance, url, **(public | (env or {})))
+    init_database(environment)
     fd = listener.fileno()
     command = [
         str(BIN / "gunicorn"),

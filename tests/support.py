@@ -38,6 +38,9 @@ def base_config(instance: Path, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'parley.sqlite'}",
         "RATELIMIT_ENABLED": False,
         "PARLEY_FORM_MIN_SECONDS": 0,
+        # The test client's own address: what the service's absolute URLs and origin
+        # checks use (never the request's Host).
+        "PARLEY_PUBLIC_URL": "http://localhost",
     }
     config.update(overrides)
     return config

@@ -29,8 +29,10 @@ def test_production_starts_with_both_keys_and_secure_cookies(tmp_path, monkeypat
     monkeypatch.setenv("PARLEY_ENV", "production")
     monkeypatch.setenv("PARLEY_SECRET_KEY", "s" * 40)
     monkeypatch.setenv("PARLEY_DATA_KEY", new_data_key())
+    monkeypatch.setenv("PARLEY_PUBLIC_URL", "https://comments.example.org/")
     app = create_app({"PARLEY_INSTANCE_PATH": str(tmp_path)})
     assert app.config["SECRET_KEY"] == "s" * 40
+    assert app.config["PARLEY_PUBLIC_URL"] == "https://comments.example.org"
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 

@@ -68,11 +68,8 @@ class SmtpSettings:
 
 
 def public_url() -> str:
-    """The service's public base URL without a trailing slash, for links in mail."""
-    configured = setting("PARLEY_PUBLIC_URL")
-    if configured:
-        return str(configured).rstrip("/")
-    return f"http://127.0.0.1:{current_app.config.get('PARLEY_PORT', 8000)}"
+    """The service's public base URL (PARLEY_PUBLIC_URL) without a trailing slash."""
+    return str(setting("PARLEY_PUBLIC_URL")).rstrip("/")
 
 
 def sender_address() -> str:

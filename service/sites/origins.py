@@ -22,9 +22,23 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme.lower()}://{host}{port}"
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+def own_origins(service_origin: str) -> set[str]:
+    """The service's own origin, and its other loopback name (127.0.0.1 and localhost are
+    the same machine: a page opened at either is the service's own)."""
+    origins = {service_origin}
+    scheme, _, rest = service_origin.partition("://")
+    host, colon, port = rest.partition(":")
+    if host in LOOPBACK_NAMES:
+        origins.update(f"{scheme}://{name}{colon}{port}" for name in LOOPBACK_NAMES)
+    return origins
+
+
 def allowed_origins(site: Site, service_origin: str) -> set[str]:
     """The origins that may embed and write to a site, the service's own included."""
-    origins = {*site.origins, service_origin}
+    origins = {*site.origins, *own_origins(service_origin)}
     if site.key == "default":
         origins.update(current_app.config["PARLEY_ALLOWED_ORIGINS"])
     return origins

@@ -7,24 +7,31 @@ renders answers.
 from __future__ import annotations
 
 from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.data import bounds
 from service.web import errors, headers, origins
-from service.web.requests import UNSAFE_METHODS
+from service.web.requests import UNSAFE_METHODS, external_url
 from service.web.sessions import ScopedSessionInterface
 
 
 def _read_body_first() -> None:
     # The whole body is in memory before any lookup (bounded by MAX_CONTENT_LENGTH: 413), so
     # a client that trickles it holds a thread, never a transaction or the write lock.
-    if request.method in UNSAFE_METHODS:
-        request.get_data(cache=True)
+    if request.method not in UNSAFE_METHODS:
+        return
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(data) >= limit:
+        # A streamed (chunked) body is cut at the limit rather than refused: refuse it as a
+        # sized one would be, instead of reading a truncated body.
+        raise RequestEntityTooLarge()
 
 
 def register(app: Flask) -> None:
     """What every request shares: sessions, errors, the body read first, origins, headers."""
     app.session_interface = ScopedSessionInterface()
-    app.jinja_env.globals["bounds"] = bounds
+    app.jinja_env.globals.update(bounds=bounds, external_url=external_url)
     errors.register(app)
     app.before_request(_read_body_first)
     origins.register(app)  # after the body is read: its lookups are a read transaction

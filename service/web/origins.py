@@ -85,7 +85,9 @@ def _cors(response: Response) -> Response:
 def frame_ancestors(site: Site) -> str:
     """The CSP frame-ancestors of a site's standalone page: itself and its allowed origins."""
     own = service_origin()
-    return " ".join(["'self'", *sorted(origins.allowed_origins(site, own) - {own})])
+    return " ".join(
+        ["'self'", *sorted(origins.allowed_origins(site, own) - origins.own_origins(own))]
+    )
 
 
 def register(app: Flask) -> None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import url_for
-
 from service.comments.threads import Node
 from service.data import Page
+from service.web.requests import external_url
 
 
 def iso(value: datetime | None) -> str | None:
@@ -44,7 +43,7 @@ def public_comment(node: Node) -> dict[str, Any]:
 
 def avatar_url(avatar: str) -> str:
     """The absolute URL of an avatar drawn by the service."""
-    return url_for("widgets.avatar", avatar=avatar, _external=True)
+    return external_url("widgets.avatar", avatar=avatar)
 
 
 def public_page(page: Page | None, key: str) -> dict[str, Any]:

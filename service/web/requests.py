@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request, url_for
 
 from service.data import Site
 from service.data.bounds import RETURN_PATH_MAX
 from service.rules import privacy, validation
 from service.rules.errors import DomainError
 from service.sites.lookup import get_site
+from service.sites.origins import origin_of
 
 EDIT_TOKEN_HEADER = "X-Parley-Edit-Token"
 # Methods that may change something: they take the write lock and face the origin checks.
@@ -65,9 +66,22 @@ def stored_address() -> str:
     return privacy.anonymize_address(client_address())
 
 
+def public_url() -> str:
+    """The service's own address (PARLEY_PUBLIC_URL), never the request's Host."""
+    return str(current_app.config["PARLEY_PUBLIC_URL"])
+
+
 def service_origin() -> str:
-    """The service's own origin."""
-    return request.host_url.rstrip("/")
+    """The service's own origin, from PARLEY_PUBLIC_URL."""
+    return origin_of(public_url())
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL of one of the service's pages, on its public address."""
+    path = url_for(endpoint, **values)
+    if has_request_context() and request.script_root and path.startswith(request.script_root):
+        path = path[len(request.script_root) :]  # PARLEY_PUBLIC_URL holds any prefix
+    return public_url() + path
 
 
 def site_and_page() -> tuple[Site, str]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Response, abort, request, url_for
+from flask import Response, abort, request
 from flask.blueprints import BlueprintSetupState
 
+from service.web.requests import external_url
 from service.web.widgets import bp
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -44,30 +46,34 @@ def _read(name: str) -> Asset:
     return _asset((STATIC / name).read_bytes(), mimetype)
 
 
-_cache: dict[str, Asset] = {}
+# Every cache here has a fixed bound: the asset files are a fixed set, and the loader is
+# built once per public address (one per app; a few in a test process).
+FILES = (*VERSIONED, "embed.min.js")
+LOADERS_KEPT = 4
 
 
+@lru_cache(maxsize=len(FILES))
 def versioned(name: str) -> Asset:
     """A static asset by name, read once per process."""
-    if name not in _cache:
-        _cache[name] = _read(name)
-    return _cache[name]
+    if name not in FILES:
+        raise KeyError(name)
+    return _read(name)
 
 
 def asset_url(name: str) -> str:
     """The absolute, versioned URL of an asset (long-cached, changes with its content)."""
-    return url_for("widgets.asset", version=versioned(name).etag, name=name, _external=True)
+    return external_url("widgets.asset", version=versioned(name).etag, name=name)
+
+
+@lru_cache(maxsize=LOADERS_KEPT)
+def _loader_for(css_url: str) -> Asset:
+    # The minified build (``make embed``) of the readable embed.js, told where its CSS is.
+    source = versioned("embed.min.js").body.decode()
+    return _asset(source.replace(CSS_PLACEHOLDER, css_url).encode(), "text/javascript")
 
 
 def _loader() -> Asset:
-    # The minified build (``make embed``) of the readable embed.js.
-    source = versioned("embed.min.js").body.decode()
-    key = f"embed:{request.host_url}"
-    if key not in _cache:
-        _cache[key] = _asset(
-            source.replace(CSS_PLACEHOLDER, asset_url("widget.css")).encode(), "text/javascript"
-        )
-    return _cache[key]
+    return _loader_for(asset_url("widget.css"))
 
 
 def _send(asset: Asset, cache_control: str) -> Response:
