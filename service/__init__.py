@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import cli, config, database, web
+from service import cli, config, database, startup, web
 from service.extensions import csrf, db, migrate
 from service.web import admin, api, notify, widgets
 from service.web.limits import limiter
@@ -54,6 +54,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", f"sqlite:///{Path(app.instance_path) / 'parley.sqlite'}"
     )
+    startup.check(app.config, Path(app.instance_path))  # key strength, owner-only files
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **database.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"],

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from service.data.bounds import MODERATION_POLICIES
+from service.data.bounds import MODERATION_POLICIES, TOKENLESS_POSTS
 
 
 class ConfigError(RuntimeError):
@@ -35,8 +35,20 @@ DEFAULTS: dict[str, Any] = {
     "PARLEY_FORM_MAX_AGE": 12 * 60 * 60,
     "PARLEY_POST_LIMIT": "5 per minute;40 per hour;200 per day",
     "PARLEY_VISITOR_LIMIT": "10 per minute;60 per hour;300 per day",
-    "PARLEY_LOGIN_LIMIT": "10 per minute;50 per hour",
+    "PARLEY_LOGIN_LIMIT": "5 per 15 minutes",  # failed logins per address (or known device)
+    "PARLEY_LOGIN_BLOCK": 15 * 60,  # seconds an address waits once it spent that budget
+    "PARLEY_KNOWN_DEVICE_MAX_AGE": 90 * 24 * 60 * 60,  # the known-device cookie, renewed each login
     "PARLEY_PAGE_POST_LIMIT": "30 per minute;300 per hour",
+    # Votes (and taking them back) and likes, API and standalone page alike: per client
+    # address, and per visitor key. Counted votes on a page from one address are bounded by
+    # the keys it can get (PARLEY_VISITOR_LIMIT, one budget for every way of getting one).
+    "PARLEY_VOTE_LIMIT": "20 per minute;100 per hour;500 per day",
+    "PARLEY_LIKE_LIMIT": "30 per minute;300 per hour;1500 per day",
+    "PARLEY_VISITOR_VOTE_LIMIT": "10 per minute;60 per hour",
+    "PARLEY_VISITOR_LIKE_LIMIT": "20 per minute;200 per hour",
+    # What a post without a form token gets from a client that is neither a browser nor
+    # brings an API token (bounds.TOKENLESS_POSTS); a site's own setting overrides it.
+    "PARLEY_TOKENLESS_POSTS": "moderate",
     "PARLEY_MAX_LINKS": 10,
     "PARLEY_DUPLICATE_WINDOW": 10 * 60,
     "PARLEY_ADMIN_EMAIL": None,
@@ -192,6 +204,14 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
                 f"PARLEY_MODERATION must be one of {', '.join(MODERATION_POLICIES)}, not {policy!r}"
             )
         out["PARLEY_MODERATION"] = policy
+    if "PARLEY_TOKENLESS_POSTS" in environ:
+        tokenless = environ["PARLEY_TOKENLESS_POSTS"].strip().lower()
+        if tokenless not in TOKENLESS_POSTS:
+            raise ConfigError(
+                f"PARLEY_TOKENLESS_POSTS must be one of {', '.join(TOKENLESS_POSTS)}, "
+                f"not {tokenless!r}"
+            )
+        out["PARLEY_TOKENLESS_POSTS"] = tokenless
     if "PARLEY_TRUSTED_PROXIES" in environ:
         out["PARLEY_TRUSTED_PROXIES"] = _int(
             "PARLEY_TRUSTED_PROXIES", environ["PARLEY_TRUSTED_PROXIES"], 0, 10
@@ -255,7 +275,7 @@ def ensure_keys(config: dict[str, Any], instance_path: Path) -> None:
         if config.get("PARLEY_WEBHOOK_ALLOW_PRIVATE"):
             raise ConfigError("PARLEY_WEBHOOK_ALLOW_PRIVATE is for tests and development only.")
         return
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner only
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _read_or_create(
             instance_path / "secret_key", lambda: secrets.token_urlsafe(48)

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from service import files
 from service.extensions import db
 
 BUSY_TIMEOUT_MS = 10_000
@@ -48,12 +50,27 @@ def writing() -> Iterator[None]:
         _write_intent.reset(token)
 
 
+def _owner_only(cursor: sqlite3.Cursor) -> None:
+    """The database file and its -wal and -shm readable by the owner only (docs/security.md).
+
+    SQLite creates the file with the process's umask and gives -wal and -shm the database
+    file's mode, so tightening the file before WAL is switched on covers all three. Start-up
+    refuses files it cannot tighten; here a failure is left to that check.
+    """
+    for _seq, name, filename in cursor.execute("PRAGMA database_list").fetchall():
+        if name == "main" and filename:
+            for path in files.database_files(Path(filename)):
+                with suppress(OSError):
+                    files.owner_only(path)
+
+
 @event.listens_for(Engine, "connect")
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
     cursor = dbapi_connection.cursor()
+    _owner_only(cursor)
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
@@ -69,7 +86,13 @@ def _on_begin(conn: Connection) -> None:
 
 
 def engine_options(uri: str) -> dict[str, Any]:
-    """Engine options for a database URL."""
+    """Engine options for a database URL.
+
+    Errors never carry a statement's parameters (names, texts, hashes): they are logged.
+    """
     if uri.startswith("sqlite"):
-        return {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+        return {
+            "connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            "hide_parameters": True,
+        }
+    return {"pool_pre_ping": True, "hide_parameters": True}

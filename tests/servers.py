@@ -6,6 +6,9 @@ bound itself (so two test workers never race for a port), waits for
 ``/healthz``, and stops the server on exit. If the server crashed, or the test
 failed, the server's log is attached to the error.
 
+``serving`` starts what ``make run`` starts, ``flask --app service serve`` (waitress in one
+process), on a free port given as ``PARLEY_PORT``, and stops it with SIGTERM.
+
 ``postgres_database`` creates a throw-away PostgreSQL database and drops it.
 
 ``Mailbox`` (SMTP) and ``WebhookReceiver`` (HTTP) are servers on loopback that keep
@@ -43,7 +46,7 @@ from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's executables, whatever the shell's PATH
-SECRET_KEY = "server-test-secret-" + "s" * 32
+SECRET_KEY = "server-test-secret-" + "0123456789abcdefghijklmnopqrstuv"  # production: 8+ kinds
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_HOST = "postgresql+psycopg://postgres@127.0.0.1:5432"
 STARTUP_SECONDS = 30.0
@@ -201,6 +204,9 @@ def server_environment(instance: Path, database_url: str, **extra: str) -> dict[
         PARLEY_INSTANCE_PATH=str(instance),
         PARLEY_DATABASE_URL=database_url,
         PARLEY_RATELIMIT_ENABLED="false",
+        # The tests' clients post without form tokens: judged by the site's policy, as in
+        # support.base_config (the default, `moderate`, is tested in test_post_tokens.py).
+        PARLEY_TOKENLESS_POSTS="policy",
         PARLEY_SECRET_KEY=SECRET_KEY,
         PARLEY_DATA_KEY=new_data_key(),
         PYTHONUNBUFFERED="1",
@@ -273,8 +279,12 @@ def running_server(
     *,
     workers: int = 4,
     env: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
 ) -> Iterator[Server]:
     """A prepared database and ``gunicorn -w workers wsgi:app`` serving it.
+
+    ``options`` go on gunicorn's command line before the application (``-c ...``: the
+    production configuration, whose settings the ones given here override).
 
     ``database_url`` defaults to a SQLite file in ``instance``. On leaving, the
     server gets SIGTERM; a server that died on its own raises ``ServerError``
@@ -308,7 +318,7 @@ def running_server(
     ]
     if _gunicorn_has("control_socket_disable"):
         command.append("--no-control-socket")  # else every server shares ~/.gunicorn/*.ctl
-    command.append("wsgi:app")
+    command += [*options, "wsgi:app"]
     log_path = instance / "gunicorn.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -329,6 +339,60 @@ def running_server(
     if crashed is not None:
         raise ServerError(
             f"gunicorn died during the test (exit {crashed}):\n" + excerpt(server.log())
+        )
+
+
+@contextmanager
+def serving(instance: Path, *, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``make run``'s server as a real process: ``flask --app service serve`` (waitress, one
+    process with threads, the outbox worker beside it), which migrates its own database.
+
+    The port comes from ``PARLEY_PORT``, as with ``make run``; the logs (stderr) are
+    ``server.log()``, the banner (stdout) is ``instance / "serve.out"``. On leaving, the
+    server gets SIGTERM and must stop cleanly (exit 0).
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{instance / 'parley.sqlite'}"
+    log_path = instance / "serve.log"
+    for attempt in range(3):
+        port = free_port()  # another test may take it before the server binds it: retried
+        environment = server_environment(instance, url, PARLEY_PORT=str(port), **(env or {}))
+        with log_path.open("wb") as log, (instance / "serve.out").open("wb") as out:
+            process = subprocess.Popen(
+                [str(BIN / "flask"), "--app", "service", "serve"],
+                cwd=ROOT,
+                env=environment,
+                stdout=out,
+                stderr=log,
+            )
+        server = Server("127.0.0.1", port, url, instance, process, log_path)
+        try:
+            # It migrates before it serves: the banner first (slow on a busy machine), then
+            # /healthz.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and process.poll() is None:
+                if "Parley is running on" in (instance / "serve.out").read_text():
+                    break
+                time.sleep(0.1)
+            _wait_healthy(server)
+            break
+        except ServerError:
+            _stop(process)
+            if attempt == 2 or "Address already in use" not in server.log():
+                raise
+    try:
+        yield server
+    except BaseException as exc:
+        _stop(process)
+        if isinstance(exc, Exception):
+            exc.add_note("--- server log ---\n" + excerpt(server.log()[server.log_offset :]))
+        raise
+    crashed = process.poll()
+    _stop(process)
+    if crashed is not None or process.returncode != 0:
+        raise ServerError(
+            f"`flask --app service serve` ended with {process.returncode}:\n"
+            + excerpt(server.log())
         )
 
 

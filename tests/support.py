@@ -38,6 +38,10 @@ def base_config(instance: Path, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'parley.sqlite'}",
         "RATELIMIT_ENABLED": False,
         "PARLEY_FORM_MIN_SECONDS": 0,
+        # The tests' API posts are a non-browser client's, without a form token: judged by
+        # the site's policy, as such posts were before PARLEY_TOKENLESS_POSTS (whose default,
+        # `moderate`, and the other rules have their own tests: test_post_tokens.py).
+        "PARLEY_TOKENLESS_POSTS": "policy",
         # The test client's own address: what the service's absolute URLs and origin
         # checks use (never the request's Host).
         "PARLEY_PUBLIC_URL": "http://localhost",
@@ -89,6 +93,14 @@ def visitor_key(client: FlaskClient) -> str:
     response = client.post("/api/v1/visitors")
     assert response.status_code == 201, response.get_data(as_text=True)
     return str(json_of(response)["visitor"])
+
+
+def form_token(client: FlaskClient) -> str:
+    """A fresh form token, got as the widget gets one before a post (the tests' config lets
+    it come back at once: PARLEY_FORM_MIN_SECONDS=0). Browser posts must bring one."""
+    response = client.get("/api/v1/form-token")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return str(json_of(response)["form_token"])
 
 
 def csrf_token(html: str) -> str:

@@ -396,7 +396,7 @@ def test_a_website_that_is_not_a_plain_web_address_is_refused(app, client, befor
         ("example.org", "https://example.org"),
         ("  example.org/about  ", "https://example.org/about"),
         ("http://example.org/", "http://example.org/"),
-        ("HTTPS://Example.org/Path?q=1", "HTTPS://Example.org/Path?q=1"),
+        ("HTTPS://Example.org/Path?q=1", "https://example.org/Path?q=1"),  # normalised
     ],
 )
 def test_a_website_is_accepted_as_an_http_address(client, typed, shown):

@@ -6,6 +6,7 @@ import gzip
 
 import pytest
 import sqlalchemy as sa
+from support import form_token
 
 from service.data import Comment, Site
 from service.extensions import db
@@ -52,7 +53,9 @@ def body(**extra):
 )
 def test_writes_are_allowed_only_from_the_sites_origins(app, client, origin, status):
     headers = {"Origin": origin} if origin else {}
-    response = client.post("/api/v1/comments?page=/p", json=body(), headers=headers)
+    # A browser's post brings the form's token (test_post_tokens.py: without it, 403).
+    sent = body(form_token=form_token(client))
+    response = client.post("/api/v1/comments?page=/p", json=sent, headers=headers)
     assert response.status_code == status
     if status == 403:
         assert response.json["error"]["code"] == "origin_not_allowed"
@@ -71,7 +74,9 @@ def test_a_browser_request_marked_cross_site_without_origin_is_refused(app, clie
 
 def test_same_origin_browser_requests_without_origin_are_allowed(client):
     response = client.post(
-        "/api/v1/comments?page=/p", json=body(), headers={"Sec-Fetch-Site": "same-origin"}
+        "/api/v1/comments?page=/p",
+        json=body(form_token=form_token(client)),
+        headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 201
 
@@ -117,24 +122,14 @@ def test_fragments_are_readable_by_allowed_origins_only(client):
 
 
 def test_each_site_allows_its_own_origins(app, client, second_site):
-    assert (
-        client.post(
-            "/api/v1/comments?site=other&page=/p", json=body(), headers={"Origin": OTHER_SITE}
-        ).status_code
-        == 201
-    )
-    assert (
-        client.post(
-            "/api/v1/comments?site=other&page=/p", json=body(), headers={"Origin": ALLOWED}
-        ).status_code
-        == 403
-    )
-    assert (
-        client.post(
-            "/api/v1/comments?site=default&page=/p", json=body(), headers={"Origin": OTHER_SITE}
-        ).status_code
-        == 403
-    )
+    def post(site: str, origin: str) -> int:
+        sent = body(form_token=form_token(client))
+        url = f"/api/v1/comments?site={site}&page=/p"
+        return client.post(url, json=sent, headers={"Origin": origin}).status_code
+
+    assert post("other", OTHER_SITE) == 201
+    assert post("other", ALLOWED) == 403
+    assert post("default", OTHER_SITE) == 403
 
 
 def test_edits_are_checked_against_the_comments_own_site(app, client, second_site):

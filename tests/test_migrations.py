@@ -28,7 +28,7 @@ from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
 from servers import postgres_database, postgres_unavailable
 from sqlalchemy.exc import IntegrityError
-from support import base_config, json_of
+from support import base_config, form_token, json_of
 
 import service.data as models
 from service import create_app
@@ -298,8 +298,10 @@ def test_a_write_request_reads_first_and_holds_the_write_lock_only_to_write(
     body = {"name": "Tx", "email": "tx@example.org", "text": "in a transaction"}
     posted: dict[str, Any] = {}
 
+    sent = {**body, "form_token": form_token(client)}  # a browser's post brings one
+
     def do_post() -> None:
-        response = client.post(url, json=body, headers={"Origin": "http://localhost"})
+        response = client.post(url, json=sent, headers={"Origin": "http://localhost"})
         assert response.status_code == 201
         posted.update(json_of(response))
 
@@ -407,3 +409,71 @@ def test_comment_ids_are_never_reused_after_every_migration(empty_app: Flask) ->
             ).scalar_one()
             db.session.rollback()
             assert "AUTOINCREMENT" in sql, f"revision {revision.revision} dropped AUTOINCREMENT"
+
+
+# --- 0007: bans keep no plain email, websites and names are cleaned again -------------------
+
+PLAIN_BAN = "Banned.Person@Example.org"
+OLD_WEBSITES = {
+    # as an older release could store them, and what 0007 makes of them
+    'HTTPS://Example.ORG:443/a b"<x>': "https://example.org/a%20b%22%3Cx%3E",
+    "https://Bücher.example/": "https://xn--bcher-kva.example/",
+    "https://example.org/fine": "https://example.org/fine",
+    "javascript:alert(1)": None,  # cannot be cleaned: dropped, the comment kept
+    "https://user:secret@example.org/": None,
+}
+OLD_NAMES = {"Ada\u202egnp.exe": "Adagnp.exe", "فاطمه\u200cزهرا": "فاطمه\u200cزهرا"}
+
+
+def sqlite_bytes(app: Flask) -> bytes:
+    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    parts = [path.with_name(path.name + suffix) for suffix in ("", "-wal")]
+    return b"".join(part.read_bytes() for part in parts if part.exists()).lower()
+
+
+def test_0007_encrypts_ban_emails_cleans_websites_and_vacuums(empty_app: Flask) -> None:
+    from service.comments import bans
+    from service.rules import privacy
+
+    assert empty_app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    client = empty_app.test_client()
+    ids = [post(client, f"old row {i}")["comment"]["id"] for i in range(len(OLD_WEBSITES))]
+    with empty_app.app_context(), writing():
+        site = db.session.scalars(sa.select(models.Site).where(models.Site.key == "default")).one()
+        bans.ban_email(None, site, "someone@example.org", shadow=False, reason="")
+        db.session.commit()
+    with empty_app.app_context():
+        assert "0007" in revisions()
+        downgrade(revision="0006")
+        # Rows as revision 0006 kept them: a ban's plain email in its label, websites and
+        # names that older rules let through.
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE ban SET label = :plain"), {"plain": PLAIN_BAN})
+            for comment_id, website in zip(ids, OLD_WEBSITES, strict=True):
+                connection.execute(
+                    sa.text("UPDATE comment SET website = :website WHERE id = :id"),
+                    {"website": website, "id": comment_id},
+                )
+            for comment_id, name in zip(ids, OLD_NAMES, strict=False):
+                connection.execute(
+                    sa.text("UPDATE comment SET author = :name WHERE id = :id"),
+                    {"name": name, "id": comment_id},
+                )
+        assert PLAIN_BAN.lower().encode() in sqlite_bytes(empty_app)
+        before = snapshot()
+
+        upgrade()
+        assert current_revision() == revisions()[-1]
+        assert not missing(before, snapshot()), "0007 lost rows"
+        [ban] = db.session.scalars(sa.select(models.Ban)).all()
+        assert ban.label == "" and ban.email_encrypted
+        assert privacy.decrypt_email(ban.email_encrypted) == PLAIN_BAN
+        assert ban.value == privacy.email_index("someone@example.org")  # still matches it
+        rows = {c.id: c for c in db.session.scalars(sa.select(models.Comment))}
+        assert [rows[i].website for i in ids] == list(OLD_WEBSITES.values())
+        assert [rows[i].author for i in ids[: len(OLD_NAMES)]] == list(OLD_NAMES.values())
+        db.session.rollback()
+        # VACUUM and a truncated WAL: the plain address is nowhere in the files.
+        assert PLAIN_BAN.lower().encode() not in sqlite_bytes(empty_app)
+    page = json_of(client.get("/api/v1/comments?page=/rows"))["comments"]
+    assert len(page) == len(ids)

@@ -75,7 +75,7 @@ def test_a_banned_visitor_key_cannot_post(app, client):
     with app.app_context():
         from service.rules.visitors import visitor_hash
 
-        ban(app, "visitor", visitor_hash(visitor))
+        ban(app, "visitor", visitor_hash(visitor, None))
     assert send(client, visitor=visitor).status_code == 403
     assert send(client).status_code == 201
 
@@ -85,7 +85,7 @@ def test_a_shadow_banned_author_sees_their_comment_and_nobody_else_does(app, cli
     with app.app_context():
         from service.rules.visitors import visitor_hash
 
-        ban(app, "visitor", visitor_hash(visitor), shadow=True)
+        ban(app, "visitor", visitor_hash(visitor, None), shadow=True)
     response = send(client, visitor=visitor, text="I am shadowed")
     assert response.status_code == 201
     assert response.json["status"] == "approved"
@@ -143,7 +143,9 @@ def test_first_time_authors_wait_and_a_typed_email_alone_earns_no_trust(app, cli
     assert impostor.json["status"] == "pending"
 
 
-def test_a_confirmed_address_earns_trust_after_an_approved_comment(app, client):
+def test_a_confirmed_address_alone_earns_no_trust(app, client):
+    """Confirming an address for reply mail once made anyone typing it trusted; now only a
+    visitor key that proved it controls the address is (test_visitor_trust.py)."""
     set_site(app, moderation="first-time")
     first = send(client, text="First words.")
     approve(app, first.json["comment"]["id"])
@@ -158,12 +160,16 @@ def test_a_confirmed_address_earns_trust_after_an_approved_comment(app, client):
             )
         )
         db.session.commit()
-    assert send(client, text="Third words.", address="203.0.113.9").json["status"] == "approved"
+    third = send(client, text="Third words.", address="203.0.113.9")
+    assert third.json["status"] == "pending"
+    stranger = send(client, text="Fourth words.", visitor=visitor_key(client))
+    assert stranger.json["status"] == "pending"
 
 
 def test_a_double_click_returns_the_first_comment_with_its_token(app, client):
-    first = send(client, text="Only once, please.")
-    again = send(client, text="Only once, please.")
+    visitor = visitor_key(client)
+    first = send(client, text="Only once, please.", visitor=visitor)
+    again = send(client, text="Only once, please.", visitor=visitor)
     assert first.status_code == 201 and again.status_code == 200
     assert again.json["comment"]["id"] == first.json["comment"]["id"]
     assert again.json["edit_token"] == first.json["edit_token"]
@@ -172,10 +178,11 @@ def test_a_double_click_returns_the_first_comment_with_its_token(app, client):
         assert db.session.scalar(sa.select(Page.comment_count).where(Page.key == PAGE)) == 1
 
 
-def test_the_same_text_from_elsewhere_or_as_a_reply_is_not_a_duplicate(client):
+def test_the_same_text_from_another_author_or_as_a_reply_is_not_a_duplicate(client):
     first = send(client, text="Agreed.")
     assert send(client, text="Agreed.", email="grace@example.org").status_code == 201
-    assert send(client, text="Agreed.", address="198.51.100.1").status_code == 201
+    # The same author's text again, from anywhere, without proof: 409 (test_post_tokens.py).
+    assert send(client, text="Agreed.", address="198.51.100.1").status_code == 409
     reply = send(client, text="Agreed.", parent=first.json["comment"]["id"])
     assert reply.status_code == 201
     assert reply.json["comment"]["parent"] == first.json["comment"]["id"]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from support import base_config, comment_body, json_of
+from support import base_config, comment_body, form_token, json_of
 
 from service import create_app
 from service.config import ConfigError, new_data_key
@@ -74,14 +74,14 @@ def test_absolute_urls_follow_the_public_url_whatever_the_host_header(
 def test_a_spoofed_host_does_not_make_an_origin_the_services_own(client: FlaskClient):
     refused = client.post(
         "/api/v1/comments?page=/p",
-        json=comment_body(),
+        json=comment_body(form_token=form_token(client)),  # a browser's post brings one
         headers={"Origin": f"https://{EVIL}", **SPOOFED},
     )
     assert refused.status_code == 403
     assert json_of(refused)["error"]["code"] == "origin_not_allowed"
     own = client.post(
         "/api/v1/comments?page=/p",
-        json=comment_body(),
+        json=comment_body(form_token=form_token(client)),
         headers={"Origin": "https://comments.example.org", **SPOOFED},
     )
     assert own.status_code == 201
@@ -112,13 +112,13 @@ def test_localhost_and_127_0_0_1_are_the_same_loopback_origin(
         for origin in ("http://127.0.0.1:8000", "http://localhost:8000"):
             answer = client.post(
                 "/api/v1/comments?page=/loop",
-                json=comment_body(text=f"From {origin}."),
+                json=comment_body(text=f"From {origin}.", form_token=form_token(client)),
                 headers={"Origin": origin},
             )
             assert answer.status_code == 201, origin
         other_port = client.post(
             "/api/v1/comments?page=/loop",
-            json=comment_body(text="From another port."),
+            json=comment_body(text="From another port.", form_token=form_token(client)),
             headers={"Origin": "http://localhost:9000"},
         )
         assert other_port.status_code == 403

@@ -1,7 +1,9 @@
-"""Setting up: keys, the database, the server with its demo page, and admin accounts."""
+"""Setting up: keys, the database, the server with its demo page, and admin accounts (created,
+given a new password, removed)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 
 import click
@@ -10,12 +12,23 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from service import config
+from service.cli import server
 from service.data.bounds import ROLES
 from service.database import writing
 from service.extensions import db
-from service.notify.outbox import start_worker
-from service.sites.accounts import AccountError, create_moderator, demo_login, ensure_first_owner
+from service.rules.errors import DomainError
+from service.sites.accounts import (
+    AccountError,
+    create_moderator,
+    demo_login,
+    ensure_first_owner,
+    find,
+    new_password,
+    remove_role,
+    set_password,
+)
 from service.sites.demo import DEMO_PAGE, ensure_demo_page
+from service.sites.lookup import get_site
 
 
 @click.command("keys")
@@ -44,31 +57,34 @@ def init_command() -> None:
 @click.option("--port", type=int, default=None, help="Default: PARLEY_PORT or 8000.")
 @with_appcontext
 def serve_command(host: str, port: int | None) -> None:
-    """Prepare the database and serve Parley with a demo page (development server)."""
-    from werkzeug.serving import run_simple
-
+    """Prepare the database and serve Parley with a demo page (waitress, one process with
+    threads; docs/deployment.md)."""
     upgrade()
+    config = current_app.config
+    production = config["PARLEY_ENV"] == "production"
     with writing():
         ensure_demo_page()
-        config = current_app.config
         ensure_first_owner(config["PARLEY_ADMIN_EMAIL"], config["PARLEY_ADMIN_PASSWORD"])
-        login = demo_login()
+        # The one-time demo login is for development only: production has no such account.
+        login = None if production else demo_login()
         db.session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    port = port or int(app.config["PARLEY_PORT"])
-    base = f"http://{host}:{port}"
-    click.echo("")
-    click.echo(f"  Parley is running on {base}")
-    click.echo(f"  Demo page:  {base}{DEMO_PAGE}")
-    click.echo(f"  Standalone: {base}/thread?site=default&page={DEMO_PAGE}")
-    if login:
-        click.echo(f"  Admin:      {base}/admin/  {login[0]} / {login[1]}  (new on every start)")
-    click.echo("")
-    worker = start_worker(app)
-    try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
-    finally:
-        worker.stop()
+    port = port or int(config["PARLEY_PORT"])
+    if not production and not os.environ.get("PARLEY_PUBLIC_URL", "").strip():
+        config["PARLEY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # --port moves the default
+    public = config["PARLEY_PUBLIC_URL"]
+
+    def announce() -> None:
+        click.echo("")
+        click.echo(f"  Parley is running on http://{host}:{port}")
+        click.echo(f"  Demo page:  {public}{DEMO_PAGE}")
+        click.echo(f"  Standalone: {public}/thread?site=default&page={DEMO_PAGE}")
+        if login:
+            email, password = login
+            click.echo(f"  Admin:      {public}/admin/  {email} / {password}  (new on every start)")
+        click.echo("")
+
+    server.serve(app, host, port, announce)
 
 
 @click.command("create-admin")
@@ -96,4 +112,58 @@ def create_admin_command(email: str, sites: tuple[str, ...], role: str, password
     click.echo(f"Account {email.strip().lower()} created: {role} of {', '.join(sites)}.")
 
 
-COMMANDS = (keys_command, init_command, serve_command, create_admin_command)
+@click.command("set-password")
+@click.argument("email")
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@with_appcontext
+def set_password_command(email: str, password: str) -> None:
+    """Set a moderator's password; every session of the account is logged out."""
+    moderator = find(email)
+    if moderator is None:
+        raise click.ClickException(f"There is no account {email.strip().lower()}.")
+    address = moderator.email
+    try:
+        password_hash = new_password(moderator, password, current=None)
+        with writing():
+            set_password(moderator, password_hash, by=None)
+            db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.first_message()) from None
+    click.echo(f"Password of {address} changed; its sessions are logged out.")
+
+
+@click.command("remove-admin")
+@click.argument("email")
+@click.option("--site", "site_key", default=None, help="Only this site's role (default: all).")
+@with_appcontext
+def remove_admin_command(email: str, site_key: str | None) -> None:
+    """Take a moderator's role on a site, or every role; every session of the account is
+    logged out, and an account left without a role is disabled."""
+    moderator = find(email)
+    if moderator is None:
+        raise click.ClickException(f"There is no account {email.strip().lower()}.")
+    address = moderator.email
+    try:
+        site = get_site(site_key) if site_key is not None else None
+        with writing():
+            disabled = remove_role(moderator, site, by=None)
+            db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.first_message()) from None
+    where = f"site {site_key}" if site_key is not None else "every site"
+    click.echo(
+        f"{address} removed from {where}"
+        + ("; the account is disabled." if disabled else "; its sessions are logged out.")
+    )
+
+
+COMMANDS = (
+    keys_command,
+    init_command,
+    serve_command,
+    create_admin_command,
+    set_password_command,
+    remove_admin_command,
+)

@@ -23,6 +23,7 @@ from service.data.bounds import (
     MODERATION_POLICIES,
     RATING_SCALES,
     THEMES,
+    TOKENLESS_POSTS,
 )
 from service.database import writing
 from service.extensions import db
@@ -116,6 +117,11 @@ def site_add(
 @click.option("--language", help="A language tag, like en or pt-BR.")
 @click.option("--theme", type=click.Choice(tuple(THEMES)))
 @click.option("--notify-moderators/--no-notify-moderators", default=None)
+@click.option(
+    "--tokenless-posts",
+    type=click.Choice([*TOKENLESS_POSTS, "default"]),
+    help="Posts with neither a form token nor an API token; default: PARLEY_TOKENLESS_POSTS.",
+)
 def site_set(
     key: str,
     name: str | None,
@@ -129,6 +135,7 @@ def site_set(
     language: str | None,
     theme: str | None,
     notify_moderators: bool | None,
+    tokenless_posts: str | None,
 ) -> None:
     """Change a site's settings."""
     with _change():
@@ -148,6 +155,7 @@ def site_set(
             language=language,
             theme=theme,
             notify_moderators=notify_moderators,
+            tokenless_posts="" if tokenless_posts == "default" else tokenless_posts,
         )
         settings.change_site(None, site, changes)
     click.echo(settings.describe(site))

@@ -1,9 +1,10 @@
 """Bans by email, address or visitor key; shadow bans.
 
-A ban stores only a keyed value: the email's blind index, a keyed hash of the anonymised
-address, or the visitor key's hash, so the ban list itself leaks nothing. A shadow-banned
-author is not told: their comments are kept as spam and shown only back to them. Every
-ban and unban is audited.
+A ban matches on a keyed value only: the email's blind index, a keyed hash of the
+anonymised address, or the visitor key's hash. What moderators see of it is the anonymised
+address, or the email, stored encrypted like a comment's and decrypted only to be shown:
+no plain address is stored. A shadow-banned author is not told: their comments are kept as
+spam and shown only back to them. Every ban and unban is audited.
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ def add(
     shadow: bool,
     reason: str,
     moderator: Moderator | None,
+    email_encrypted: str | None = None,
 ) -> Ban:
-    """Ban one value on a site (or change an existing ban's kind of shadow); caller commits."""
+    """Ban one value on a site (or change an existing ban's kind of shadow); caller commits.
+
+    ``label`` is what moderators see of an address or visitor ban; an email ban shows its
+    ``email_encrypted`` (from ``privacy.encrypt_email``) instead, and its label stays empty.
+    """
     if kind not in BAN_KINDS:
         raise ValueError(f"A ban is by {', '.join(BAN_KINDS)}.")
     ban = db.session.scalar(
@@ -44,6 +50,8 @@ def add(
         ban = Ban(site_id=site.id, kind=kind, value=value)
         db.session.add(ban)
     ban.label, ban.shadow, ban.reason = label[:BAN_LABEL_MAX], shadow, reason[:REASON_MAX]
+    if kind == "email":
+        ban.label, ban.email_encrypted = "", email_encrypted or ban.email_encrypted
     ban.moderator_id = moderator.id if moderator else None
     return ban
 
@@ -56,11 +64,9 @@ def ban_author(
     moderator: Moderator | None, comment: Comment, kinds: list[str], *, shadow: bool, reason: str
 ) -> list[Ban]:
     """Ban a comment's author by the chosen kinds it has a value for (caller commits)."""
-    encrypted = comment.email_encrypted if "email" in kinds else None
-    email = privacy.decrypt_email(encrypted) if encrypted else ""
     remote = comment.remote_addr
     wanted = [
-        ("email", comment.email_index, email),
+        ("email", comment.email_index, ""),
         ("address", address_value(remote) if remote else None, remote or ""),
         ("visitor", comment.visitor, f"visitor of comment {comment.id}"),
     ]
@@ -73,6 +79,8 @@ def ban_author(
             shadow=shadow,
             reason=reason,
             moderator=moderator,
+            # The comment's own ciphertext: the email is never decrypted to ban it.
+            email_encrypted=comment.email_encrypted if kind == "email" else None,
         )
         for kind, value, label in wanted
         if kind in kinds and value
@@ -93,7 +101,7 @@ def ban_author(
 def ban_email(
     moderator: Moderator | None, site: Site, email: str, *, shadow: bool, reason: str
 ) -> Ban:
-    """Ban a typed email address (stored as its blind index); caller commits."""
+    """Ban a typed email address (its blind index, and the address encrypted); caller commits."""
     errors: dict[str, str] = {}
     address = clean_email(email, errors)
     if address is None:
@@ -102,10 +110,11 @@ def ban_email(
         site,
         "email",
         privacy.email_index(address),
-        label=address,
+        label="",
         shadow=shadow,
         reason=reason,
         moderator=moderator,
+        email_encrypted=privacy.encrypt_email(address),
     )
     db.session.flush()
     audit.record(moderator, site.id, _action(shadow), f"ban {ban.id}", "by email")
@@ -158,3 +167,13 @@ def for_sites(site_ids: list[int]) -> list[Ban]:
             sa.select(Ban).where(Ban.site_id.in_(site_ids)).order_by(Ban.created.desc())
         )
     )
+
+
+def shown(ban: Ban) -> str:
+    """What moderators see of a ban: its email decrypted, else its label ("" if none)."""
+    if not ban.email_encrypted:
+        return ban.label
+    try:
+        return privacy.decrypt_email(ban.email_encrypted)
+    except privacy.DataKeyError:
+        return "(an email encrypted with a data key that is no longer configured)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from service.data import Comment, Like
+from service.data import Comment, Like, Page
 from service.extensions import db
 from service.rules.errors import DomainError
 
@@ -55,4 +55,13 @@ def liked_on_page(page_id: int, visitor: str) -> list[int]:
             .where(Comment.page_id == page_id, Like.visitor == visitor)
             .order_by(Like.comment_id)
         )
+    )
+
+
+def site_of(comment_id: int) -> int | None:
+    """The id of the site a comment is on (a visitor key must be that site's), or None."""
+    return db.session.scalar(
+        sa.select(Page.site_id)
+        .join(Comment, Comment.page_id == Page.id)
+        .where(Comment.id == comment_id)
     )

@@ -6,10 +6,15 @@ Decided once, when a comment is posted, from the site's policy and lists:
   and tells the author nothing;
 - too many links refuses the post outright (422), whatever the policy;
 - blocked words hold it for review under every policy;
+- a post that brought neither a form token nor an API token (``tokenless``)
+  follows the site's rule for them (``sites.settings.tokenless_posts``):
+  ``refuse`` (403), ``moderate`` (held, whatever the policy) or ``policy``;
 - ``all`` holds everything; ``links`` holds comments with more links than the
   site allows; ``first-time`` holds authors who are not yet trusted. Trust
-  needs an approved comment on the site *and* more than a typed email: the
-  same visitor key, or an address confirmed through a mail link.
+  needs an approved comment on the site by that email *and* proof that the
+  poster controls it, which a typed email never is: the visitor key that wrote
+  such a comment, or a visitor key that confirmed the address through the
+  link in a confirmation mail (a ``VisitorProof``).
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from flask import current_app
 
 from service.comments import bans
 from service.comments.blocklist import blocked_word
-from service.data import Address, Comment, Page, Site
+from service.data import Comment, Page, Site, VisitorProof
 from service.extensions import db
 from service.rules.errors import DomainError, ValidationError
+from service.sites.settings import tokenless_posts
 
 _LINK = re.compile(r"<a\s", re.IGNORECASE)
 
@@ -36,6 +42,9 @@ class Decision:
     status: str
     reason: str | None = None
     shadow: bool = False
+    # Held only because the author is not trusted yet: the author may prove the email is
+    # theirs at once (a confirmation mail, when they asked for reply mail with a key).
+    untrusted: bool = False
 
 
 def count_links(html: str) -> int:
@@ -44,7 +53,10 @@ def count_links(html: str) -> int:
 
 
 def trusted(site: Site, *, email_index: str, visitor: str | None) -> bool:
-    """An author with an approved comment here, proven by visitor key or confirmed address."""
+    """An author with an approved comment here who proved the email is theirs: with the
+    visitor key that wrote such a comment, or one that confirmed the address."""
+    if not visitor:
+        return False  # a typed email proves nothing
     approved = (
         sa.select(Comment.id)
         .join(Page, Page.id == Comment.page_id)
@@ -54,14 +66,14 @@ def trusted(site: Site, *, email_index: str, visitor: str | None) -> bool:
             Comment.email_index == email_index,
         )
     )
-    if visitor and db.session.scalar(approved.where(Comment.visitor == visitor).limit(1)):
+    if db.session.scalar(approved.where(Comment.visitor == visitor).limit(1)):
         return True
-    confirmed = db.session.scalar(
-        sa.select(Address.id).where(
-            Address.email_index == email_index, Address.confirmed.is_not(None)
+    proven = db.session.scalar(
+        sa.select(VisitorProof.id).where(
+            VisitorProof.email_index == email_index, VisitorProof.visitor == visitor
         )
     )
-    return bool(confirmed and db.session.scalar(approved.limit(1)))
+    return bool(proven and db.session.scalar(approved.limit(1)))
 
 
 def decide(
@@ -73,10 +85,19 @@ def decide(
     email_index: str,
     address: str | None,
     visitor: str | None,
+    tokenless: bool = False,
 ) -> Decision:
-    """The status of a new comment; raises for a banned author or a link flood."""
+    """The status of a new comment; raises for a banned author, a link flood, or a post
+    without a token where the site refuses those."""
     if page.comments_closed:
         raise DomainError("comments_closed", "Comments are closed on this page.")
+    rule = tokenless_posts(site) if tokenless else "policy"
+    if rule == "refuse":
+        raise DomainError(
+            "bad_form_token",
+            "This site takes comments only from its comment form, or from a client with an "
+            "API token (Authorization: Bearer).",
+        )
     ban = bans.matching(site, email_index=email_index, address=address, visitor=visitor)
     if ban is not None and not ban.shadow:
         raise DomainError("banned", "You cannot comment on this site.")
@@ -90,6 +111,8 @@ def decide(
     word = blocked_word(site, text)
     if word is not None:
         return Decision("pending", f"Contains the blocked word {word!r}.")
+    if rule == "moderate":
+        return Decision("pending", "Posted without a form token or an API token.")
     if site.moderation == "all":
         return Decision("pending", "The site holds every new comment for review.")
     if site.moderation == "links" and links > site.link_limit:
@@ -97,5 +120,7 @@ def decide(
     if site.moderation == "first-time" and not trusted(
         site, email_index=email_index, visitor=visitor
     ):
-        return Decision("pending", "First comment from this author (not yet trusted).")
+        return Decision(
+            "pending", "First comment from this author (not yet trusted).", untrusted=True
+        )
     return Decision("approved")

@@ -8,6 +8,7 @@ anonymised address, the service's origin) and never reads the request.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,12 +48,21 @@ def post_comment(
     service_origin: str,
     visitor: str | None = None,
     moderator: Moderator | None = None,
+    edit_token: str | None = None,
+    tokenless: bool = False,
 ) -> Posted:
     """Store a new comment, reply or review and return it with its edit token; caller commits.
 
     A review (``data.rating`` given) needs the visitor's key hash: its rating becomes that
     visitor's one rating for the page. A moderator's comment is published at once, marked
-    as theirs, and no policy applies to it.
+    as theirs, and no policy applies to it. ``tokenless``: the post brought neither a form
+    token nor an API token (``policy.decide`` applies the site's rule for those).
+
+    The same author's same text on the same page within the duplicate window is a retry,
+    not a new comment: a caller proven to be that author (the same visitor key, the first
+    comment's ``edit_token``, or a moderator) gets the first comment and its token back;
+    anyone else is refused (409 ``duplicate``, naming the first comment) and nothing is
+    stored.
     """
     if data.rating is not None and visitor is None:
         raise DomainError("visitor_required", "A review needs a visitor key.")
@@ -61,13 +71,27 @@ def post_comment(
     )
     email_index = privacy.email_index(data.email)
     parent = _resolve_parent(page, data.parent, by_moderator=moderator is not None)
-    first = _duplicate_of(page, parent, email_index, data.text, address, visitor)
+    first = _duplicate_of(page, parent, email_index, data.text)
     if first is not None and _same_rating(first, data.rating):
-        return Posted(first, issue_edit_token(first), duplicate=True)
+        if moderator is not None or _proven(first, visitor, edit_token):
+            return Posted(first, issue_edit_token(first), duplicate=True)
+        raise DomainError(
+            "duplicate",
+            f"This text was just posted here by the same author (comment {first.id}): it is "
+            "not posted twice.",
+            {"duplicate_of": str(first.id)},
+        )
     html = render_comment(data.text)
     if moderator is None:
         decision = policy.decide(
-            site, page, html, data.text, email_index=email_index, address=address, visitor=visitor
+            site,
+            page,
+            html,
+            data.text,
+            email_index=email_index,
+            address=address,
+            visitor=visitor,
+            tokenless=tokenless,
         )
     else:
         decision = policy.Decision("approved")
@@ -102,7 +126,7 @@ def post_comment(
     if data.rating is not None and visitor is not None:
         votes.attach_review(page, comment, visitor, data.rating)
     if not comment.shadow:
-        events.comment_posted(comment)
+        events.comment_posted(comment, confirm_now=decision.untrusted)
     return Posted(comment, token)
 
 
@@ -150,15 +174,22 @@ def _same_rating(comment: Comment, rating: int | None) -> bool:
     return (review.value if review else None) == rating
 
 
+def _proven(first: Comment, visitor: str | None, edit_token: str | None) -> bool:
+    """Whether the caller is the first comment's author: its visitor key, or its edit token."""
+    if visitor is not None and first.visitor is not None and visitor == first.visitor:
+        return True
+    if not edit_token or not first.edit_token_hash or len(edit_token) > 200:
+        return False
+    return hmac.compare_digest(edit_token_hash(edit_token), first.edit_token_hash)
+
+
 def _duplicate_of(
-    page: Page,
-    parent: Comment | None,
-    email_index: str,
-    text: str,
-    address: str | None,
-    visitor: str | None,
+    page: Page, parent: Comment | None, email_index: str, text: str
 ) -> Comment | None:
-    """The same author's same text on the same page, just posted: a retry, not a new comment."""
+    """The same author's same text on the same page, just posted: a retry, not a new comment.
+
+    Whoever sends it: who may have it back is ``post_comment``'s question.
+    """
     since = utcnow() - timedelta(seconds=current_app.config["PARLEY_DUPLICATE_WINDOW"])
     return db.session.scalar(
         sa.select(Comment)
@@ -166,8 +197,6 @@ def _duplicate_of(
             Comment.page_id == page.id,
             Comment.email_index == email_index,
             Comment.parent_id == (parent.id if parent else None),
-            Comment.visitor == visitor,
-            Comment.remote_addr == (address or None),
             Comment.created >= since,
             Comment.status != "deleted",
             Comment.text == text,

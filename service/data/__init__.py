@@ -3,12 +3,13 @@
 It imports nothing from the domain above it.
 """
 
-from service.data.accounts import AuditEntry, Ban, BlockedWord, Moderator, Role
-from service.data.mail import Address, OutboxMessage, Webhook
+from service.data.accounts import ApiToken, AuditEntry, Ban, BlockedWord, Moderator, Role
+from service.data.mail import Address, OutboxMessage, VisitorProof, Webhook
 from service.data.models import Comment, EditorialScore, Like, Page, Rating, Site, utcnow
 
 __all__ = [
     "Address",
+    "ApiToken",
     "AuditEntry",
     "Ban",
     "BlockedWord",
@@ -21,6 +22,7 @@ __all__ = [
     "Rating",
     "Role",
     "Site",
+    "VisitorProof",
     "Webhook",
     "utcnow",
 ]

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.data.bounds import (
+    API_TOKEN_LABEL_MAX,
     AUDIT_TARGET_MAX,
     BAN_KINDS,
     BAN_LABEL_MAX,
@@ -23,7 +24,13 @@ from service.extensions import db
 
 
 class Moderator(db.Model):  # type: ignore[name-defined]
-    """An admin account. Passwords are stored only as a scrypt hash."""
+    """An admin account. Passwords are stored only as a scrypt hash.
+
+    ``session_version`` is stored in each admin session and checked on every request:
+    logging out, a new password or a removal bumps it, which ends every session of the
+    account at once. An account whose last role was removed is ``disabled`` (kept, so the
+    audit log still names who did what) and can neither log in nor keep a session.
+    """
 
     __tablename__ = "moderator"
 
@@ -31,8 +38,8 @@ class Moderator(db.Model):  # type: ignore[name-defined]
     email: Mapped[str] = mapped_column(sa.String(EMAIL_MAX), unique=True)
     name: Mapped[str] = mapped_column(sa.String(NAME_MAX))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column()
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    disabled: Mapped[datetime | None] = mapped_column()
     last_login: Mapped[datetime | None] = mapped_column()
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -79,7 +86,11 @@ class AuditEntry(db.Model):  # type: ignore[name-defined]
 
 
 class Ban(db.Model):  # type: ignore[name-defined]
-    """A banned author: by email (blind index), address prefix (keyed) or visitor key (hash)."""
+    """A banned author: by email (blind index), address prefix (keyed) or visitor key (hash).
+
+    An email ban keeps the address only encrypted (``email_encrypted``), for moderators to
+    see; its ``label`` stays empty, so no plain address is stored.
+    """
 
     __tablename__ = "ban"
     __table_args__ = (
@@ -92,6 +103,7 @@ class Ban(db.Model):  # type: ignore[name-defined]
     kind: Mapped[str] = mapped_column(sa.String(16))
     value: Mapped[str] = mapped_column(sa.String(64))  # a keyed hash, never the plain value
     label: Mapped[str] = mapped_column(sa.String(BAN_LABEL_MAX), default="")  # what moderators see
+    email_encrypted: Mapped[str | None] = mapped_column(sa.Text)  # email bans only
     shadow: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str] = mapped_column(sa.String(REASON_MAX), default="")
     moderator_id: Mapped[int | None] = mapped_column(
@@ -110,3 +122,21 @@ class BlockedWord(db.Model):  # type: ignore[name-defined]
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
     word: Mapped[str] = mapped_column(sa.String(WORD_MAX))
     created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined]
+    """A site's API token: lets a server post like the widget's form. Issued by an owner,
+    shown once, stored only as a keyed hash; revoked, it stays listed (who, when)."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(sa.String(API_TOKEN_LABEL_MAX))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("moderator.id", ondelete="SET NULL")
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used: Mapped[datetime | None] = mapped_column()
+    revoked: Mapped[datetime | None] = mapped_column()

@@ -29,6 +29,7 @@ SEARCH_MAX = 200  # free-text filters of the admin views
 RETURN_PATH_MAX = 512  # where a form sends its reader back to
 PASSWORD_MIN = 10
 PASSWORD_MAX = 512
+API_TOKEN_LABEL_MAX = 80  # what an owner calls an API token
 
 # --- numbers ------------------------------------------------------------------------------
 MAX_ID = 2**31 - 1  # ids a client may name (body, path, query): never an overflow
@@ -55,6 +56,13 @@ ROLES = ("owner", "moderator")
 BAN_KINDS = ("email", "address", "visitor")
 SORTS = ("oldest", "newest", "top")
 OUTBOX_KINDS = ("mail", "webhook")
+# What happens to a post that brings no form token, from a client that is not a browser and
+# sends no API token (PARLEY_TOKENLESS_POSTS, and each site's setting that overrides it).
+TOKENLESS_POSTS: dict[str, str] = {
+    "moderate": "Hold them for moderation",
+    "policy": "Apply the site's moderation policy",
+    "refuse": "Refuse them",
+}
 
 # A language tag like en or pt-BR.
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$"

@@ -26,6 +26,20 @@ class Address(db.Model):  # type: ignore[name-defined]
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class VisitorProof(db.Model):  # type: ignore[name-defined]
+    """An address and a visitor key proven to belong together: the key asked for the
+    confirmation mail, and the link in it was followed. "Hold first-time authors" trusts
+    that key with that address."""
+
+    __tablename__ = "visitor_proof"
+    __table_args__ = (sa.UniqueConstraint("email_index", "visitor", name="proof_email_visitor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_index: Mapped[str] = mapped_column(sa.String(64))
+    visitor: Mapped[str] = mapped_column(sa.String(64))  # keyed hash of the visitor key
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboxMessage(db.Model):  # type: ignore[name-defined]
     """Mail or a webhook call to send after the commit, retried until it goes."""
 

@@ -23,6 +23,7 @@ from service.data.bounds import (
     SITE_NAME_MAX,
     STATUSES,
     TITLE_MAX,
+    TOKENLESS_POSTS,
     URL_MAX,
     WEBSITE_MAX,
     sql_in,
@@ -42,6 +43,9 @@ class Site(db.Model):  # type: ignore[name-defined]
         sa.CheckConstraint(sql_in("rating_scale", RATING_SCALES), name="rating_scale"),
         sa.CheckConstraint("edit_window >= 0", name="edit_window"),
         sa.CheckConstraint("link_limit >= 0", name="link_limit"),
+        sa.CheckConstraint(
+            sql_in("tokenless_posts", tuple(TOKENLESS_POSTS)), name="tokenless_posts"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +60,9 @@ class Site(db.Model):  # type: ignore[name-defined]
     # Under the "links" policy a comment with more links than this waits for review.
     link_limit: Mapped[int] = mapped_column(default=2, server_default="2")
     notify_moderators: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # What a post without a form token or API token gets (TOKENLESS_POSTS); None follows
+    # PARLEY_TOKENLESS_POSTS.
+    tokenless_posts: Mapped[str | None] = mapped_column(sa.String(16))
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
     pages: Mapped[list[Page]] = relationship(back_populates="site")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,9 +29,14 @@ log = logging.getLogger(__name__)
 EXCERPT_MAX = 2000
 
 
-def comment_posted(comment: Comment) -> None:
-    """Queue the mail and webhook calls a new comment causes (caller commits)."""
-    _safely(_posted, comment)
+def comment_posted(comment: Comment, *, confirm_now: bool = False) -> None:
+    """Queue the mail and webhook calls a new comment causes (caller commits).
+
+    ``confirm_now``: the comment is held only because its author is not trusted yet; if it
+    asked for reply mail with a visitor key, the confirmation mail goes at once, so the
+    author can prove the address is theirs (``links.confirm``) without waiting.
+    """
+    _safely(partial(_posted, confirm_now=confirm_now), comment)
 
 
 def comment_published(comment: Comment) -> None:
@@ -49,11 +55,13 @@ def _safely(action: Callable[[Comment], None], comment: Comment) -> None:
         log.exception("notifications for comment %s could not be queued", comment.id)
 
 
-def _posted(comment: Comment) -> None:
+def _posted(comment: Comment, confirm_now: bool = False) -> None:
     site = comment.page.site
     _call_webhooks(comment)
     if comment.status == "pending" and site.notify_moderators:
         _tell_moderators(comment, site)
+    if comment.status == "pending" and confirm_now and comment.visitor and _opted_in(comment):
+        _subscribe(comment, site)
     if comment.status == "approved":
         _on_publish(comment, site)
 
@@ -69,9 +77,13 @@ def _on_publish(comment: Comment, site: Site) -> None:
 
     A held comment's opt-in waits too, so spam cannot make the service mail anyone.
     """
-    if comment.notify and comment.email_index and comment.email_encrypted:
+    if _opted_in(comment):
         _subscribe(comment, site)
     _tell_parent_author(comment, site)
+
+
+def _opted_in(comment: Comment) -> bool:
+    return bool(comment.notify and comment.email_index and comment.email_encrypted)
 
 
 # --- mail -----------------------------------------------------------------------------
@@ -163,10 +175,14 @@ def _unsubscribe_headers(address: Address) -> dict[str, str]:
 
 
 def _subscribe(comment: Comment, site: Site) -> None:
-    """Opt in to replies: an unconfirmed address gets one confirmation mail per interval."""
+    """Opt in to replies: an address gets one confirmation mail per interval while it is
+    unconfirmed, or while the comment's visitor key has not proven it controls it (the
+    link in the mail proves it: ``links.confirm``)."""
     address = _address_for(comment)
-    if address.confirmed is not None or address.unsubscribed is not None:
-        return  # subscribed already, or asked for no mail at all
+    if address.unsubscribed is not None:
+        return  # asked for no mail at all
+    if address.confirmed is not None and links.proves(address, comment.id) is None:
+        return  # subscribed already, and nothing left to prove
     since = utcnow() - timedelta(seconds=int(setting("PARLEY_CONFIRM_INTERVAL")))
     ref = f"confirm:{address.id}"
     if queue.already_queued(ref, since):
@@ -180,7 +196,7 @@ def _subscribe(comment: Comment, site: Site) -> None:
         site=site,
         page_title=_page_title(comment.page),
         page_url=links.page_link(comment.page, site),
-        confirm_url=links.confirmation_link(address),
+        confirm_url=links.confirmation_link(address, comment),
         unsubscribe_url=links.unsubscribe_link(address),
         days=max(1, int(setting("PARLEY_MAIL_LINK_MAX_AGE")) // 86400),
     )

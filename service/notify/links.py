@@ -4,6 +4,11 @@ Moderation and confirmation links are signed with the signing key (itsdangerous,
 a salt per purpose) and expire after ``PARLEY_MAIL_LINK_MAX_AGE``. An address's
 own token (for unsubscribing) is opaque: derived with the data key, stored only
 as a keyed hash, never containing or revealing the address.
+
+A confirmation link also names the comment that asked for it. Following it proves
+that the visitor key which posted that comment controls the address: the pair is
+recorded (``VisitorProof``), and "Hold first-time authors" trusts that key with
+that address. Links from before carry the address alone and confirm only it.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 
-from service.data import Address, Comment, Moderator, Page, Site
+from service.data import Address, Comment, Moderator, Page, Site, VisitorProof, utcnow
 from service.extensions import db
 from service.notify.mailer import public_url, setting
 from service.rules import privacy
@@ -110,19 +116,51 @@ def find_address(token: str) -> Address | None:
     return db.session.scalar(sa.select(Address).where(Address.token_hash == digest))
 
 
-def confirmation_link(address: Address) -> str:
-    """A signed, expiring link wrapping the address's opaque token (double opt-in)."""
-    signed = _serializer(_CONFIRM_SALT).dumps(link_token(address))
+def confirmation_link(address: Address, comment: Comment) -> str:
+    """A signed, expiring link wrapping the address's opaque token and the comment that
+    asked for it (double opt-in, and proof for the comment's visitor key)."""
+    signed = _serializer(_CONFIRM_SALT).dumps([link_token(address), comment.id])
     return public_url() + CONFIRM_PATH + str(signed)
 
 
-def read_confirmation_link(token: str) -> Address:
-    """The address a (signed, expiring) confirmation link stands for; raises LinkError."""
+def read_confirmation_link(token: str) -> tuple[Address, int | None]:
+    """The address a (signed, expiring) confirmation link stands for, and the comment that
+    asked for it (None in links from before they named one); raises LinkError."""
     inner = _loads(_CONFIRM_SALT, token)
+    comment_id: Any = None
+    if isinstance(inner, list) and len(inner) == 2:
+        inner, comment_id = inner
     address = find_address(inner) if isinstance(inner, str) else None
     if address is None:
         raise LinkError("link_target_gone", "This address is no longer known here.")
-    return address
+    return address, comment_id if isinstance(comment_id, int) else None
+
+
+def proves(address: Address, comment_id: int | None) -> str | None:
+    """The visitor key hash a confirmation proves for the address, if any not proven yet:
+    that of the comment which asked for it, when it was posted with a key and that address."""
+    comment = db.session.get(Comment, comment_id) if comment_id is not None else None
+    if comment is None or not comment.visitor or comment.email_index != address.email_index:
+        return None
+    known = sa.select(VisitorProof.id).where(
+        VisitorProof.email_index == address.email_index, VisitorProof.visitor == comment.visitor
+    )
+    return None if db.session.scalar(known) else comment.visitor
+
+
+def confirm(address: Address, comment_id: int | None) -> None:
+    """Follow a confirmation link: the address gets reply mail, and the visitor key of the
+    comment that asked is proven to control it (caller commits)."""
+    address.confirmed = address.confirmed or utcnow()
+    address.unsubscribed = None
+    visitor = proves(address, comment_id)
+    if visitor is None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(VisitorProof(email_index=address.email_index, visitor=visitor))
+    except IntegrityError:  # the same link, followed twice at once
+        pass
 
 
 def unsubscribe_link(address: Address) -> str:

@@ -67,18 +67,16 @@ def parse_data_key(value: str) -> tuple[str, bytes]:
     return kid, key
 
 
-def _keyring() -> _Keyring:
-    config = current_app.config
-    raw = config.get("PARLEY_DATA_KEY")
-    fallbacks = config.get("PARLEY_DATA_KEY_FALLBACKS") or []
+def data_keys(raw: object, fallbacks: object) -> _Keyring:
+    """Check the configured data key and its fallbacks (start-up refuses bad ones); an error
+    names the setting at fault, never its value."""
     if isinstance(fallbacks, str):
         fallbacks = [item.strip() for item in fallbacks.split(",") if item.strip()]
-    source = (raw, tuple(fallbacks))
-    cache = current_app.extensions.get("parley_keys")
-    if cache and source in cache:
-        return cache[source]
+    fallbacks = fallbacks or []
     if not raw:
         raise DataKeyError("PARLEY_DATA_KEY is not set; " + _KEY_FORMAT)
+    if not isinstance(raw, str) or not isinstance(fallbacks, list | tuple):
+        raise DataKeyError("PARLEY_DATA_KEY: " + _KEY_FORMAT)
     keys: dict[str, bytes] = {}
     current = ""
     for index, value in enumerate([raw, *fallbacks]):
@@ -92,7 +90,18 @@ def _keyring() -> _Keyring:
             raise DataKeyError(f"{name}: key id {kid!r} is already used by a different key")
         keys[kid] = key
         current = current or kid
-    ring = _Keyring(current=current, keys=keys)
+    return _Keyring(current=current, keys=keys)
+
+
+def _keyring() -> _Keyring:
+    config = current_app.config
+    raw = config.get("PARLEY_DATA_KEY")
+    fallbacks = config.get("PARLEY_DATA_KEY_FALLBACKS") or []
+    source = (raw, tuple(fallbacks) if isinstance(fallbacks, list) else fallbacks)
+    cache = current_app.extensions.get("parley_keys")
+    if cache and source in cache:
+        return cache[source]
+    ring = data_keys(raw, fallbacks)
     # One entry only: a changed config replaces the cache rather than growing it.
     current_app.extensions["parley_keys"] = {source: ring}
     return ring

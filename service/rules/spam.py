@@ -1,9 +1,10 @@
 """Spam basics that need no captcha: a honeypot field and a signed time token.
 
-The widget form carries ``form_token``, a signed timestamp issued when the
-form was shown. A post that brings it back too soon was typed by a script;
-one that brings it back much later (or a forged one) is refused with a clear
-message so a person knows to reload. Direct API clients may omit both fields.
+The widget form carries ``form_token``, a signed timestamp issued when the form was shown.
+A post that brings it back too soon was typed by a script; one that brings it back much
+later (or a forged one) is refused with a clear message so a person knows to reload.
+Browser posts must bring it (the web layer says which posts come from a browser); other
+clients without one are handled by the tokenless rule (``comments.policy``).
 """
 
 from __future__ import annotations
@@ -30,19 +31,27 @@ def issue_form_token(now: float | None = None) -> str:
     return _serializer().dumps({"t": issued})
 
 
-def check_form(form_token: str | None, honeypot: str | None, now: float | None = None) -> None:
-    """Refuse a post that filled the honeypot or brings a bad, too fresh or stale token.
-
-    ``None`` for both means a direct API client, which is allowed.
-    """
+def check_honeypot(honeypot: str | None) -> None:
+    """Refuse a post that filled the hidden field (422)."""
     if honeypot:
         raise ValidationError(
             {"hp": "Leave this field empty."},
             "This post looks automated. If you are a person, clear the hidden "
             "field (some autofill tools fill it) and send again.",
         )
-    if form_token is None:
-        return
+
+
+def missing_form_token() -> DomainError:
+    """A browser's post without the form's token (403)."""
+    return DomainError(
+        "bad_form_token", "The form is not complete: reload the page and send it again."
+    )
+
+
+def check_form_token(form_token: str | None, now: float | None = None) -> None:
+    """Refuse a missing, forged, too fresh or stale form token."""
+    if not form_token:
+        raise missing_form_token()
     config = current_app.config
     current = now if now is not None else time.time()
     try:

@@ -29,6 +29,7 @@ from service.data.bounds import (
     WEBSITE_MAX,
 )
 from service.rules.errors import DomainError, ValidationError
+from service.rules.text import display_name, normalize_url
 
 # Characters that render as nothing although Unicode calls them letters or marks.
 _INVISIBLE = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u034f"}
@@ -90,10 +91,11 @@ def clean_string(
 
 
 def clean_name(value: Any, errors: dict[str, str]) -> str | None:
+    """A name as shown: bidi controls and invisible characters removed (``text``)."""
     raw = clean_string("name", value, errors, required=True)
     if raw is None:
         return None
-    name = unicodedata.normalize("NFC", " ".join(raw.split()))
+    name = display_name(raw)
     if not name:
         errors["name"] = "Please give a name."
     elif any(unicodedata.category(ch) == "Cc" for ch in name):
@@ -164,17 +166,15 @@ def clean_page_url(value: Any, errors: dict[str, str]) -> str | None:
 
 
 def clean_website(value: Any, errors: dict[str, str]) -> str | None:
+    """The author's website, stored as one normalised URL (``text.normalize_url``)."""
     raw = clean_string("website", value, errors)
     if raw is None or not raw.strip():
         return None
-    url = raw.strip()
-    if "://" not in url and not url.lower().startswith(("http:", "https:")):
-        url = "https://" + url  # people type "example.org"
-    cleaned = clean_http_url(url, WEBSITE_MAX)
+    cleaned = normalize_url(raw, WEBSITE_MAX)
     if cleaned is None:
         errors["website"] = (
-            f"Must be a web address starting with http:// or https:// "
-            f"(at most {WEBSITE_MAX} characters)."
+            "Must be a web address such as https://example.org: http:// or https://, a valid "
+            f"host name, no user name or password, at most {WEBSITE_MAX} characters."
         )
     return cleaned
 

@@ -29,6 +29,7 @@ from service.data.bounds import (
     SITE_NAME_MAX,
     THEMES,
     TITLE_MAX,
+    TOKENLESS_POSTS,
     URL_MAX,
 )
 from service.extensions import db
@@ -54,6 +55,8 @@ class SiteChanges:
     language: str | None = None
     theme: str | None = None
     notify_moderators: bool | None = None
+    # TOKENLESS_POSTS, or "" to follow PARLEY_TOKENLESS_POSTS again.
+    tokenless_posts: str | None = None
 
 
 def _whole(value: Any, low: int, high: int) -> bool:
@@ -101,6 +104,12 @@ def _checked_site(changes: SiteChanges) -> dict[str, Any]:
         values["theme"] = changes.theme
     if changes.notify_moderators is not None:
         values["notify_moderators"] = bool(changes.notify_moderators)
+    if changes.tokenless_posts is not None:
+        if changes.tokenless_posts not in ("", *TOKENLESS_POSTS):
+            errors["tokenless_posts"] = (
+                "One of: " + ", ".join(TOKENLESS_POSTS) + ", or empty for the service's default."
+            )
+        values["tokenless_posts"] = changes.tokenless_posts or None
     if errors:
         raise ValidationError(errors)
     return values
@@ -151,7 +160,7 @@ def create_site(
         rating_scale=changes.rating_scale or RATING_SCALES[0],
     )
     site.origins = values.get("origins", [])
-    for name in ("link_limit", "language", "theme", "notify_moderators"):
+    for name in ("link_limit", "language", "theme", "notify_moderators", "tokenless_posts"):
         if name in values:
             setattr(site, name, values[name])
     db.session.add(site)
@@ -167,8 +176,14 @@ def describe(site: Site) -> str:
         f"edit-window={site.edit_window}s link-limit={site.link_limit} "
         f"language={site.language} theme={site.theme} "
         f"notify-moderators={'yes' if site.notify_moderators else 'no'} "
+        f"tokenless-posts={site.tokenless_posts or 'default'} "
         f"origins={','.join(site.origins) or '-'}"
     )
+
+
+def tokenless_posts(site: Site) -> str:
+    """What the site does with a post that brings no form token and no API token."""
+    return site.tokenless_posts or str(current_app.config["PARLEY_TOKENLESS_POSTS"])
 
 
 # --- pages ----------------------------------------------------------------------------------

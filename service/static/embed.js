@@ -79,14 +79,14 @@
   function h(tag, props, ...children) {
     const el = document.createElement(tag);
     for (const k in props) {
-      if (k.indexOf("-") < 0) el[k] = props[k];
-      else el.setAttribute(k, props[k]);
+      if (k.includes("-")) el.setAttribute(k, props[k]);
+      else el[k] = props[k];
     }
     el.append(...children);
     return el;
   }
 
-  const query = (ctx) => "site=" + enc(ctx.site) + (ctx.page == null ? "" : "&page=" + enc(ctx.page));
+  const query = (ctx) => "site=" + enc(ctx.site) + (ctx.page ? "&page=" + enc(ctx.page) : "");
 
   // A message shown in `box` (after its note line if it has one).
   function flash(box, text, error) {
@@ -108,7 +108,8 @@
 
   /* ----------------------------------------------------------- storage */
 
-  // Per service origin (and path): {v: visitor key, c: {id: own comment}}.
+  // Per service origin (and path): {"-SITE": visitor key for a site, v: one from
+  // before keys named their site (good on every site), c: {id: own comment}}.
   // An own comment: {t: edit token, x: its text, s: site, p: page, at: ms,
   // st: status, j: its JSON while the public thread may not show it yet}.
   const STORE = "parley:" + BASE;
@@ -159,18 +160,20 @@
     }
     const error = (data && data.error) || {};
     if (error.code === "bad_visitor") {
-      update((state) => delete state.v); // a key the service no longer accepts: the next try gets a new one
+      // A key the service no longer accepts here: the next try gets a new one.
+      update((state) => (state.v = state["-" + ctx.site] = ""));
     }
-    throw { message: error.message || response.statusText, status: response.status, code: error.code, fields: error.fields };
+    // {code, message, fields} as the service said them, and the status.
+    throw Object.assign({ message: response.statusText, status: response.status }, error);
   }
 
-  // The visitor key, asked for only when first needed (a like, a vote).
+  // The visitor key for the site (a key counts only on the site it was issued for),
+  // asked for only when first needed (a like, a vote, a comment).
+  const keyOf = (ctx) => load()["-" + ctx.site] || load().v;
+
   async function visitor(ctx) {
-    let key = load().v;
-    if (!key) {
-      key = (await call("POST", "visitors", { site: ctx.site })).visitor;
-      update((state) => (state.v = key));
-    }
+    const key = keyOf(ctx) || (await call("POST", "visitors", ctx)).visitor;
+    update((state) => (state["-" + ctx.site] = key));
     return key;
   }
 
@@ -179,8 +182,7 @@
 
   // GET the reader's own likes or vote, if they have a visitor key already.
   function getOwn(ctx, path, then) {
-    const key = load().v;
-    if (key) call("GET", path, ctx, null, { "X-Parley-Visitor": key }).then(then, () => {});
+    if (keyOf(ctx)) asVisitor(ctx, "GET", path).then(then, () => {});
   }
 
   // A fragment ("comments", "rating") for a query ("?site=...&page=..."), parsed
@@ -384,7 +386,9 @@
         body.title = document.title;
         body.url = location.href;
       }
-      const d = await call("POST", "comments", ctx, body);
+      // With the visitor key: it shows a resent comment is this reader's (the service
+      // answers with the first one), and it is what lets a site trust a returning author.
+      const d = await asVisitor(ctx, "POST", "comments", body);
       update((state) => {
         state.c[d.comment.id] = {
           t: d.edit_token, x: body.text, s: ctx.site, p: ctx.page, at: Date.now(), st: d.status, j: d.comment,
@@ -500,7 +504,7 @@
     if (!form) return;
     const actions = form.querySelector(".parley-rate-actions");
     for (const el of actions.querySelectorAll(".parley-yours, [value=retract], [data-action=retract]")) el.remove();
-    for (const radio of form.querySelectorAll("[name=value]")) radio.checked = +radio.value === yours;
+    for (const radio of form.querySelectorAll("[name=value]")) radio.checked = radio.value == yours; // "3" and 3; never null
     if (yours) {
       actions.append(
         h("button", { type: "button", className: "parley-secondary", "data-action": "retract", textContent: ctx.T.retract }),

@@ -46,7 +46,15 @@ CODES: dict[str, tuple[int, str]] = {
         403,
         "a browser marked the request cross-site (`Sec-Fetch-Site`) and sent no `Origin`",
     ),
-    "bad_form_token": (403, "the widget's form token is not genuine"),
+    "bad_form_token": (
+        403,
+        "a browser's post (an `Origin` or `Sec-Fetch-Site` header) without a genuine "
+        "`form_token`, or a post without one where the site refuses those",
+    ),
+    "bad_api_token": (
+        403,
+        "the `Authorization: Bearer` token is unknown, revoked or another site's",
+    ),
     "form_expired": (403, "reload the form and send the text again"),
     "bad_edit_token": (403, "missing, or not this comment's"),
     "edit_window_closed": (403, "the author's edit window is over"),
@@ -63,6 +71,11 @@ CODES: dict[str, tuple[int, str]] = {
     "link_target_gone": (404, "what the link in the mail names is gone"),
     "method_not_allowed": (405, ""),
     "conflict": (409, ""),
+    "duplicate": (
+        409,
+        "the same author just posted this text here; `fields.duplicate_of` is that comment's "
+        "id; nothing was stored",
+    ),
     "link_expired": (410, "the link in the mail has expired"),
     "too_large": (413, "over 128 KiB"),
     "unsupported_media_type": (415, ""),

@@ -68,9 +68,14 @@ VISIBLE = (
     r"!-~\u00a1-\u00ac\u00ae-\u024f\u0400-\u0482\u048a-\u04ff"
     r"\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fa5\uac00-\ud7a3"
 )
-# An absolute http(s) URL without user info, or nothing.
+# An absolute http(s) URL with a host name and no user info, or nothing: what surely passes
+# as sent (IP addresses, international names and characters it percent-encodes pass too,
+# see WEBSITE_IS). A host is dot-separated labels of letters, digits and inner hyphens (at
+# most 63), the last starting with a letter; the rest holds only what stays raw.
+HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 WEBSITE = (
-    r"^(?:https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,4})?(?:[/?#][!-~]*)?)?$"
+    rf"^(?:https?://(?:{HOST_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
+    r"(?::[1-9][0-9]{0,3})?(?:[/?#](?:[!$&(-;=?-Z_a-z~]|%[0-9A-Fa-f]{2})*)?)?$"
 )
 ID: Json = {"minimum": 1, "maximum": bounds.MAX_ID}
 # Votes and ratings: the service refuses `3.0`, which JSON Schema counts as an integer.
@@ -211,7 +216,11 @@ TEXT = FieldRule(validation.clean_text, visible_text(bounds.TEXT_MAX, TEXT_CONTR
 NAME_IS = (
     f"The name shown with the comment: 1 to {bounds.NAME_MAX} characters once surrounding "
     "whitespace is trimmed and inner runs of whitespace became one space, something visible, "
-    "no control characters." + LENIENT
+    "no control characters. Characters that reorder or hide text are removed: bidirectional "
+    "embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069), zero-width "
+    "space (U+200B), word joiner (U+2060), byte-order mark (U+FEFF) and tag characters "
+    "(U+E0000 to U+E007F); zero-width joiners and non-joiners (U+200D, U+200C) stay only "
+    "between letters, marks or emoji." + LENIENT
 )
 EMAIL_IS = (
     "The author's email address: stored encrypted, never published. Surrounding whitespace "
@@ -220,7 +229,12 @@ EMAIL_IS = (
 )
 WEBSITE_IS = (
     "The author's website, an http(s) URL without user info. Without a scheme (`example.org`)"
-    " `https://` is assumed, surrounding whitespace is trimmed; empty means none."
+    " `https://` is assumed, surrounding whitespace is trimmed; empty means none. The host "
+    "must be a domain name with at least one dot, an IPv4 address or a bracketed IPv6 one; "
+    "international names are taken and stored in their ASCII (IDNA) form. Stored normalised: "
+    "scheme and host in lower case, a default port dropped, and every character a URL must "
+    "not hold raw (spaces, quotes, angle brackets, non-ASCII) percent-encoded; refused (422) "
+    f"when it cannot be such a URL of at most {bounds.WEBSITE_MAX} characters."
 )
 PARENT_IS = (
     f"Reply to this published comment on the same page (else 422). {WHOLE}. Replies deeper "
@@ -240,7 +254,13 @@ URL_IS = (
     f"The page's absolute http(s) URL, kept like `title` (at most {bounds.URL_MAX} "
     "characters); anything else is ignored."
 )
-TOKEN_IS = "The widget form's token (`GET /api/v1/form-token`). Direct API clients omit it."
+TOKEN_IS = (
+    "The widget form's token (`GET /api/v1/form-token`). A browser's post (an `Origin` or "
+    "`Sec-Fetch-Site` header) must bring it (else 403 `bad_form_token`), as must a post "
+    "without an API token where the site refuses posts without one; a client with an API "
+    "token (`Authorization: Bearer`) omits it. A post with neither is held for moderation by "
+    "default (`PARLEY_TOKENLESS_POSTS`, and the site's own setting)."
+)
 
 
 def optional(field: str) -> partial[str | None]:
@@ -298,7 +318,8 @@ class NewComment(Body):
     hp: Annotated[
         str | None,
         FieldRule(
-            optional("hp"), maybe("string", "The widget's honeypot: leave it empty.", maxLength=0)
+            optional("hp"),
+            maybe("string", "The widget's honeypot: leave it empty (else 422).", maxLength=0),
         ),
     ] = None
 
@@ -409,40 +430,44 @@ class ThreadQuery(PageQuery):
     )
 
 
-class VisitorsQuery(Parameters):
-    location: ClassVar[str] = "query"
-
-    site: str = Field(
+class VisitorsQuery(SiteQuery):
+    site: Annotated[str, Rule(validation.site_key, key(SITE_KEY_MAX, "A site key"))] = Field(
         "default",
         title="VisitorSite",
-        description="The site whose allowed origins a browser's request is checked against "
-        "(default `default`). A key is not tied to a site, and the value is not otherwise "
-        "checked.",
+        description="The site the key is for (default `default`): votes, likes and reviews "
+        "take it on that site only (elsewhere 403 `bad_visitor`).",
     )
 
 
+# Reading a visitor header needs the site the key is used on: ``site_id`` in the context.
 class VisitorHeader(Parameters):
     location: ClassVar[str] = "header"
 
-    visitor: Annotated[str, Rule(visitors.visitor_hash, visitor_key(True))] = Field(
-        validation_alias=VISITOR,
-        title="Visitor",
-        description="A visitor key from `POST /api/v1/visitors` (missing: 400 "
-        "`visitor_required`; not a key this service issued: 403 `bad_visitor`).",
+    visitor: Annotated[str, Rule(visitors.visitor_hash, visitor_key(True), context="site_id")] = (
+        Field(
+            validation_alias=VISITOR,
+            title="Visitor",
+            description="A visitor key from `POST /api/v1/visitors?site=` this site "
+            "(missing: 400 `visitor_required`; not a key this service issued, or another "
+            "site's: 403 `bad_visitor`; keys issued before keys named their site count on "
+            "every site).",
+        )
     )
 
 
 class MaybeVisitorHeader(Parameters):
     location: ClassVar[str] = "header"
 
-    visitor: Annotated[str | None, Rule(visitors.optional_visitor_hash, visitor_key(False))] = (
-        Field(
-            None,
-            validation_alias=VISITOR,
-            title="MaybeVisitor",
-            description="A visitor key from `POST /api/v1/visitors` (an empty value counts as "
-            "omitted; a key this service did not issue: 403 `bad_visitor`).",
-        )
+    visitor: Annotated[
+        str | None,
+        Rule(visitors.optional_visitor_hash, visitor_key(False), context="site_id"),
+    ] = Field(
+        None,
+        validation_alias=VISITOR,
+        title="MaybeVisitor",
+        description="A visitor key from `POST /api/v1/visitors?site=` this site (an empty "
+        "value counts as omitted; a key this service did not issue, or another site's: 403 "
+        "`bad_visitor`).",
     )
 
 
@@ -453,6 +478,19 @@ class EditTokenHeader(Parameters):
         validation_alias=EDIT_TOKEN_HEADER,
         title="EditToken",
         description="The comment's `edit_token` (missing or wrong: 403).",
+    )
+
+
+class MaybeEditTokenHeader(Parameters):
+    location: ClassVar[str] = "header"
+
+    token: Annotated[str | None, WithJsonSchema(of("string"))] = Field(
+        None,
+        validation_alias=EDIT_TOKEN_HEADER,
+        title="MaybeEditToken",
+        description="On a repeated post: the first comment's `edit_token`, which proves the "
+        "caller is its author (as the same visitor key does), so the answer is 200 with that "
+        "comment rather than 409 `duplicate`.",
     )
 
 
@@ -594,7 +632,7 @@ class Posted(AnswerBody):
     edit_token: str = Field(
         min_length=32,
         description="Lets the author edit or delete the comment (header `X-Parley-Edit-Token`); "
-        "given only in this answer (and again to a retry of the same post).",
+        "given only in this answer (and again to its author's retry of the same post).",
     )
 
 

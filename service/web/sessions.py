@@ -1,21 +1,27 @@
-"""Two session cookies: one for public pages, one scoped to the admin views.
+"""Two session cookies: one for public pages, one scoped to the admin views; and the
+admin's known-device cookie.
 
 Admin views share the service's origin with public pages, so their cookie is
 kept apart: path ``/admin``, ``SameSite=Strict``, ``HttpOnly``, ``Secure`` in
-production. The public cookie (``/``, ``Lax``) carries only CSRF state for
-the no-JavaScript form.
+production. It carries the moderator's id and session version, nothing of the
+password. The public cookie (``/``, ``Lax``) carries only CSRF state for the
+no-JavaScript form.
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.wrappers import Response
 
 ADMIN_PREFIX = "/admin"
 ADMIN_COOKIE = "parley_admin"
+DEVICE_COOKIE_MAX = 400  # characters: a genuine cookie is about 120
 
 
 def _is_admin() -> bool:
@@ -53,3 +59,65 @@ class ScopedSessionInterface(SecureCookieSessionInterface):
                 "digest_method": self.digest_method,
             },
         )
+
+
+# --- the known-device cookie ----------------------------------------------------------------
+
+DEVICE_COOKIE = "parley_device"
+_DEVICE_SALT = "parley-known-device"
+
+
+@dataclass(frozen=True)
+class KnownDevice:
+    """What a known-device cookie says: the account, its session version, the device's id."""
+
+    moderator_id: int
+    version: int
+    device: str
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    app = current_app
+    keys = [*(app.config.get("SECRET_KEY_FALLBACKS") or []), app.secret_key]
+    return URLSafeTimedSerializer(keys, salt=_DEVICE_SALT)
+
+
+def remember_device(response: Response, moderator_id: int, version: int) -> None:
+    """Mark this browser as a device the account logged in from (a fresh id each time).
+
+    Signed with the signing key and bound to the account and its session version, so a
+    new password, a removal or a logout elsewhere forgets every other device; scoped to
+    /admin, HttpOnly, SameSite=Strict, Secure in production. It never logs anyone in:
+    it only lets a password be tried from an address that is throttled.
+    """
+    value = _device_serializer().dumps([moderator_id, version, secrets.token_urlsafe(16)])
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=int(current_app.config["PARLEY_KNOWN_DEVICE_MAX_AGE"]),
+        path=ADMIN_PREFIX,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def known_device() -> KnownDevice | None:
+    """The request's known-device cookie if it is genuine and not too old (else None)."""
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    if not value or len(value) > DEVICE_COOKIE_MAX:
+        return None
+    try:
+        found = _device_serializer().loads(
+            value, max_age=int(current_app.config["PARLEY_KNOWN_DEVICE_MAX_AGE"])
+        )
+    except BadData:
+        return None
+    if (
+        not isinstance(found, list)
+        or len(found) != 3
+        or not all(isinstance(part, int) and not isinstance(part, bool) for part in found[:2])
+        or not isinstance(found[2], str)
+    ):
+        return None
+    return KnownDevice(found[0], found[1], found[2])

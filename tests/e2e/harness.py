@@ -214,6 +214,8 @@ class Service:
     server: Server
     env: dict[str, str]
     host_origin: str
+    # A form token and when it came: one serves every post the tests seed.
+    form: tuple[str, float] | None = field(default=None, repr=False)
 
     @property
     def origin(self) -> str:
@@ -276,8 +278,20 @@ class Service:
                 status = error.code
         return status, json.loads(raw) if raw else None
 
+    def form_token(self) -> str:
+        """A form token as the widget gets one, old enough to be taken (the server wants
+        FORM_MIN_SECONDS): a browser's post (with an ``Origin``) must bring one."""
+        if self.form is None:
+            status, data = self.call("GET", "/api/v1/form-token", origin=None)
+            assert status == 200, (status, data)
+            self.form = (str(data["form_token"]), time.monotonic())
+        token, got = self.form
+        time.sleep(max(0.0, got + FORM_MIN_SECONDS + 0.1 - time.monotonic()))
+        return token
+
     def post_comment(self, page: str, site: str = SITE, **fields: Any) -> dict[str, Any]:
         body = {"name": "Seeder", "email": "seeder@example.org", "text": "Seeded.", **fields}
+        body.setdefault("form_token", self.form_token())
         query = urllib.parse.urlencode({"site": site, "page": page})
         status, data = self.call("POST", f"/api/v1/comments?{query}", body)
         assert status == 201, (status, data)
@@ -295,8 +309,10 @@ class Service:
         assert status == 200, (status, data)
         return data
 
-    def visitor(self) -> str:
-        status, data = self.call("POST", "/api/v1/visitors", origin=None)
+    def visitor(self, site: str = SITE) -> str:
+        """A visitor key for the site (a key counts only on its own site)."""
+        query = urllib.parse.urlencode({"site": site})
+        status, data = self.call("POST", f"/api/v1/visitors?{query}", origin=None)
         assert status == 201, (status, data)
         return str(data["visitor"])
 
@@ -306,7 +322,7 @@ class Service:
             "PUT",
             f"/api/v1/ratings?{query}",
             {"value": value},
-            headers={"X-Parley-Visitor": self.visitor()},
+            headers={"X-Parley-Visitor": self.visitor(site)},
         )
         assert status == 200, (status, data)
 

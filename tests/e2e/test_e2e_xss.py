@@ -47,6 +47,7 @@ WHAT = ("text", "name", "website")
 
 def _post(service, page: str, body: dict[str, Any], *, origin: str | None) -> tuple[int, Any]:
     query = urllib.parse.urlencode({"site": "default", "page": page})
+    body = {**body, "form_token": service.form_token()}  # as the widget's form sends it
     return service.call("POST", f"/api/v1/comments?{query}", body, origin=origin)
 
 

@@ -1,5 +1,5 @@
 """Admin views under /admin: login, dashboard, queue, comments, bans and blocklist, site and
-page settings, audit log.
+page settings, audit log, one's own password and the moderators of one's sites, API tokens.
 
 Every page needs a logged-in moderator and shows only the sites they hold a role on; site
 and page settings are for owners. Every POST carries a Flask-WTF CSRF token; pages refuse
@@ -19,4 +19,12 @@ def _admin_headers(response: Response) -> Response:
     return response
 
 
-from service.web.admin import auth, comments, lists, queue, settings  # noqa: E402,F401
+from service.web.admin import (  # noqa: E402,F401
+    accounts,
+    auth,
+    comments,
+    lists,
+    queue,
+    settings,
+    tokens,
+)

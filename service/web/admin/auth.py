@@ -1,5 +1,11 @@
 """Logging in and out, and what every admin view needs: the moderator of the session, the
-sites they hold a role on, and answers for what they may not see."""
+sites they hold a role on, and answers for what they may not see.
+
+The admin session holds the moderator's id and their account's session version, nothing
+of the password; every request checks the version, so logging out, a new password or a
+removal ends the account's sessions everywhere. Failed logins are throttled per address
+(``web.limits.login_limit``); a known device has a budget of its own.
+"""
 
 from __future__ import annotations
 
@@ -18,21 +24,60 @@ from service.extensions import db
 from service.rules.errors import DomainError
 from service.sites import accounts
 from service.web.admin import bp
-from service.web.admin.forms import ActionForm, LoginForm
+from service.web.admin.forms import LoginForm
 from service.web.limits import login_limit
 from service.web.requests import safe_return
+from service.web.sessions import known_device, remember_device
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _session_moderator() -> Moderator | None:
-    ident = session.get("moderator")
-    if not isinstance(ident, int):
+    ident, version = session.get("moderator"), session.get("version")
+    if not isinstance(ident, int) or not isinstance(version, int):
         return None
     moderator = db.session.get(Moderator, ident)
-    if moderator is None or session.get("auth") != moderator.password_hash[-16:]:
-        return None  # the account is gone or its password changed: log out
+    if moderator is None or moderator.disabled is not None or moderator.session_version != version:
+        session.clear()  # logged out elsewhere, a new password, removed, or gone
+        return None
     return moderator
+
+
+def start_session(response: BaseResponse, moderator: Moderator) -> BaseResponse:
+    """Log this browser in as the moderator (at their current session version), and
+    remember it as one of the account's devices."""
+    ident, version = moderator.id, moderator.session_version
+    session["moderator"], session["version"] = ident, version
+    session.permanent = True
+    remember_device(response, ident, version)
+    return response
+
+
+def login_bucket(email: str) -> str:
+    """Whose budget a password attempt for this email spends: the known device's when the
+    browser carries a genuine known-device cookie of that very account, else the address's."""
+    device = known_device()
+    if device is not None:
+        moderator = db.session.get(Moderator, device.moderator_id)
+        if (
+            moderator is not None
+            and moderator.disabled is None
+            and moderator.session_version == device.version
+            and moderator.email == accounts.normalise_email(email)
+        ):
+            return login_limit.device_bucket(device.device)
+    return login_limit.address_bucket()
+
+
+def throttled(template: str, wait: int, **context: Any) -> tuple[str, int, dict[str, str]]:
+    """A form page again with 429: too many wrong passwords from here for now."""
+    minutes = max(1, round(wait / 60))
+    flash(
+        f"Too many wrong passwords from your network. Try again in about {minutes} "
+        f"{'minute' if minutes == 1 else 'minutes'}.",
+        "error",
+    )
+    return render_template(template, **context), 429, {"Retry-After": str(wait)}
 
 
 def login_required(view: F) -> F:
@@ -84,29 +129,40 @@ def my_site(key: str, *, owner: bool = False) -> Site:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@login_limit
-def login() -> BaseResponse | tuple[str, int]:
+def login() -> BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]]:
     form = LoginForm()
     target = safe_return(request.args.get("next")) or url_for("admin.dashboard")
     if not target.startswith("/admin"):
         target = url_for("admin.dashboard")
-    if form.validate_on_submit():
-        with writing():
-            moderator = accounts.authenticate(form.email.data or "", form.password.data or "")
-            db.session.commit()
-        if moderator is not None:
-            session.clear()
-            session["moderator"] = moderator.id
-            session["auth"] = moderator.password_hash[-16:]
-            session.permanent = True
-            return redirect(target, code=303)
-        flash("Wrong email or password, or the account is locked for a while.", "error")
+    if not form.validate_on_submit():
+        return render_template("admin/login.html", form=form), 200
+    email, password = form.email.data or "", form.password.data or ""
+    bucket = login_bucket(email)
+    wait = login_limit.retry_after(bucket)
+    if wait is not None:
+        return throttled("admin/login.html", wait, form=form)
+    moderator = accounts.authenticate(email, password)
+    if moderator is None:
+        login_limit.failed(bucket)
+        flash("Wrong email or password.", "error")
         return render_template("admin/login.html", form=form), 401
-    return render_template("admin/login.html", form=form), 200
+    with writing():
+        accounts.record_login(moderator)
+        db.session.commit()
+    session.clear()
+    return start_session(redirect(target, code=303), moderator)
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    ActionForm().validate_on_submit()  # CSRF is checked by CSRFProtect already
+    """Log out every session of the account (CSRF is checked by CSRFProtect); this browser
+    stays a known device."""
+    moderator = _session_moderator()
     session.clear()
-    return redirect(url_for("admin.login"), code=303)
+    response = redirect(url_for("admin.login"), code=303)
+    if moderator is not None:
+        with writing():
+            accounts.revoke_sessions(moderator)
+            db.session.commit()
+        remember_device(response, moderator.id, moderator.session_version)
+    return response

@@ -16,7 +16,14 @@ from wtforms import (
     TextAreaField,
 )
 
-from service.data.bounds import MODERATION_POLICIES, RATING_SCALES, THEMES
+from service.data.bounds import (
+    MODERATION_POLICIES,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    RATING_SCALES,
+    THEMES,
+    TOKENLESS_POSTS,
+)
 
 OFFSET_MAX_DIGITS = 6
 
@@ -35,6 +42,14 @@ class ActionForm(FlaskForm):
 class LoginForm(FlaskForm):
     email = EmailField("Email")
     password = PasswordField("Password")
+
+
+class PasswordForm(ActionForm):
+    current = PasswordField("Current password")
+    password = PasswordField(
+        "New password", description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters."
+    )
+    confirm = PasswordField("New password again")
 
 
 class SiteForm(ActionForm):
@@ -64,6 +79,13 @@ class SiteForm(ActionForm):
     language = StringField("Language")
     theme = SelectField("Theme", choices=THEMES, validate_choice=False)
     notify_moderators = BooleanField("Email moderators about new comments")
+    tokenless_posts = SelectField(
+        "Posts without a form token",
+        choices={"": "The service's default (PARLEY_TOKENLESS_POSTS)", **TOKENLESS_POSTS},
+        validate_choice=False,
+        description="Comments sent by clients that are neither the comment form nor bring one "
+        "of the site's API tokens (scripts, other servers).",
+    )
 
 
 class PageForm(ActionForm):

@@ -35,6 +35,7 @@ def _render_bans(
     html = render_template(
         "admin/bans.html",
         bans=found,
+        shown={ban.id: bans.shown(ban) for ban in found},  # email bans decrypted to be shown
         who=who,
         sites=site_list,
         site_keys={site.id: site.key for site in site_list},

@@ -1,14 +1,21 @@
-"""The dashboard, the moderation queue with its bulk actions, and the audit log."""
+"""The dashboard, the moderation queue with its bulk actions, and the audit log.
+
+The queue's filters are in its URL, except the author's email: that one is posted and kept
+in the admin session (encrypted), so no address lands in logs or the browser's history.
+"""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import moderation
 from service.comments import queue as reading
 from service.data.bounds import EMAIL_MAX, NAME_MAX, PAGE_KEY_MAX, SEARCH_MAX, STATUSES
 from service.database import writing
+from service.rules import privacy
 from service.rules.errors import DomainError
 from service.sites import audit
 from service.web.admin import bp
@@ -17,6 +24,7 @@ from service.web.admin.forms import ActionForm, offset_arg
 from service.web.requests import safe_return
 
 QUEUE_PAGE = 50
+QUEUE_EMAIL = "queue_email"  # the admin session's key for the email filter
 
 
 @bp.get("/")
@@ -47,7 +55,7 @@ def queue() -> str:
         page=request.args.get("page", "").strip()[:PAGE_KEY_MAX],
         text=request.args.get("q", "").strip()[:SEARCH_MAX],
         author=request.args.get("author", "").strip()[:NAME_MAX],
-        email=request.args.get("email", "").strip()[:EMAIL_MAX],
+        email=_email_filter(),
     )
     start = offset_arg()
     rows, more = reading.queue(filters, offset=start, limit=QUEUE_PAGE)
@@ -62,6 +70,35 @@ def queue() -> str:
         statuses=STATUSES,
         action_form=ActionForm(),
     )
+
+
+def _email_filter() -> str:
+    """The email the queue is filtered by: kept in the admin session, encrypted, never in
+    a URL (addresses in URLs end up in access logs and the browser's history)."""
+    sealed = session.get(QUEUE_EMAIL)
+    if not isinstance(sealed, str):
+        return ""
+    try:
+        return privacy.decrypt_email(sealed)
+    except privacy.DataKeyError:
+        return ""
+
+
+@bp.post("/queue/email")
+@login_required
+def queue_email() -> BaseResponse:
+    """Set (or clear) the queue's email filter, then show the queue with its other filters."""
+    email = "" if request.form.get("clear") else request.form.get("email", "").strip()
+    if email:
+        session[QUEUE_EMAIL] = privacy.encrypt_email(email[:EMAIL_MAX])
+    else:
+        session.pop(QUEUE_EMAIL, None)
+    return redirect(_queue_return(request.form.get("return_to")), code=303)
+
+
+def _queue_return(value: str | None) -> str:
+    back = safe_return(value) or ""
+    return back if urlsplit(back).path == url_for("admin.queue") else url_for("admin.queue")
 
 
 @bp.post("/queue")

@@ -52,6 +52,7 @@ def _site_changes(site: Site, form: SiteForm) -> settings.SiteChanges:
         language=form.language.data or "",
         theme=form.theme.data,
         notify_moderators=form.notify_moderators.data,
+        tokenless_posts=form.tokenless_posts.data,
     )
 
 
@@ -71,6 +72,7 @@ def site_settings(key: str) -> BaseResponse | tuple[str, int]:
                 "language": site.language,
                 "theme": site.theme,
                 "notify_moderators": site.notify_moderators,
+                "tokenless_posts": site.tokenless_posts or "",
             }
         )
         return render_template("admin/site.html", site=site, form=form), 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 
-from service.comments import authors, threads
+from service.comments import authors, likes, threads
 from service.config import DEFAULTS
 from service.data.bounds import MAX_ID
 from service.database import writing
@@ -35,6 +35,7 @@ from service.web.schemas import (
     CountsRequest,
     Edited,
     EditTokenHeader,
+    MaybeEditTokenHeader,
     MaybeVisitorHeader,
     NewComment,
     PageQuery,
@@ -78,7 +79,7 @@ def list_comments() -> Response:
     page = find_page(site, query.page)
     thread = threads.read_thread(
         page,
-        viewer=read_headers(MaybeVisitorHeader).visitor,
+        viewer=read_headers(MaybeVisitorHeader, site_id=site.id).visitor,
         sort=query.sort,
         cursor=query.cursor,
         limit=query.limit,
@@ -97,41 +98,53 @@ def list_comments() -> Response:
     "postComment",
     "Post a comment, a reply or a review",
     "Creates the page with its first comment. The answer holds the edit token: nothing else "
-    "shows it. Posts are rate-limited per client address. A review (`rating` given) needs "
-    f"the `{VISITOR}` header.",
+    "shows it. Posts are rate-limited per client address and per page. A review (`rating` "
+    f"given) needs the `{VISITOR}` header. A browser's post must bring the widget form's "
+    "`form_token` (else 403 `bad_form_token`); a client with the site's API token "
+    "(`Authorization: Bearer`) is taken like one. A post with neither is held for "
+    "moderation by default, judged by the site's policy, or refused with 403 "
+    "`bad_form_token`, as `PARLEY_TOKENLESS_POSTS` and the site's setting say. The same "
+    f"author's same text on the same page within {RETRY} minutes is not stored twice: see "
+    "the 200 and 409 answers.",
     answers={
         "201": Answer("Stored.", Posted),
         "200": Answer(
             "A retry: the same author sent the same text to the same page within "
-            f"{RETRY} minutes. Nothing new is stored; the answer is the comment stored first, "
-            "with its edit token.",
+            f"{RETRY} minutes, and the caller proved to be that author (the same "
+            f"`{VISITOR}` key, or the first comment's edit token in `X-Parley-Edit-Token`). "
+            "Nothing new is stored; the answer is the comment stored first, with its edit "
+            "token.",
             Posted,
         ),
     },
-    parameters=(PageQuery, MaybeVisitorHeader),
+    parameters=(PageQuery, MaybeVisitorHeader, MaybeEditTokenHeader),
     body=NewComment,
     errors=(
         *BAD_REQUEST,
         "visitor_required",
         *ORIGIN,
         "bad_form_token",
+        "bad_api_token",
         "form_expired",
         "bad_visitor",
         "ratings_closed",
         "comments_closed",
         "banned",
+        "duplicate",
         *BODY,
         "rate_limited",
     ),
+    bearer=True,
 )
 @post_limit
 @page_limit
 def create_comment() -> tuple[Response, int]:
     site, query = read_query(PageQuery)
     # ``submit_comment`` validates the body with ``NewComment``, as it does the form's values,
-    # and checks the visitor key: required for a review, else optional.
+    # and checks the visitor key (required for a review, else optional) and the tokens.
     key = request.headers.get(VISITOR)
-    posted = submit_comment(site, query.page, json_body(), visitor_key=key)
+    token = read_headers(MaybeEditTokenHeader).token
+    posted = submit_comment(site, query.page, json_body(), visitor_key=key, edit_token=token)
     comment = posted.comment
     body = {
         "comment": present.public_comment(threads.single(comment)),
@@ -170,7 +183,7 @@ def create_comment() -> tuple[Response, int]:
 def edit_comment(comment_id: int) -> Response:
     change = read_body(CommentEdit).as_input()
     ident, token = comment_id_in_range(comment_id), read_headers(EditTokenHeader).token
-    visitor = read_headers(MaybeVisitorHeader).visitor
+    visitor = read_headers(MaybeVisitorHeader, site_id=likes.site_of(ident)).visitor
     with writing():
         comment = authors.edit_comment(ident, token, change, visitor)
     return no_store(jsonify(comment=present.public_comment(threads.single(comment))))

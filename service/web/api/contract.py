@@ -56,6 +56,8 @@ class Operation:
     parameters: tuple[type[Parameters], ...] = ()
     body: type[Body] | None = None
     errors: tuple[str, ...] = ()
+    # Takes an API token (`Authorization: Bearer`), optionally: the document's security.
+    bearer: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -102,9 +104,11 @@ def read_query(model: type[Q], **context: Any) -> tuple[Site, Q]:
     return get_site(query.site), query
 
 
-def read_headers(model: type[P]) -> P:
-    """The headers ``model`` declares, validated (a missing header is None)."""
-    return validated(model, {name: request.headers.get(name) for name in model.names().values()})
+def read_headers(model: type[P], **context: Any) -> P:
+    """The headers ``model`` declares, validated (a missing header is None); a visitor header
+    needs ``site_id``, the site the key is used on."""
+    headers = {name: request.headers.get(name) for name in model.names().values()}
+    return validated(model, headers, **context)
 
 
 def read_body(model: type[B], **context: Any) -> B:

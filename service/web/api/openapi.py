@@ -53,6 +53,7 @@ ERRORS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "400": ("BadRequest", "Malformed request", ("invalid_query", "malformed_json")),
     "403": ("Forbidden", "Not allowed", ("origin_not_allowed", "cross_site")),
     "404": ("NotFound", "Not found", ("site_not_found", "not_found")),
+    "409": ("Duplicate", "Posted already", ("duplicate",)),
     "413": ("TooLarge", "Body too large", ("too_large",)),
     "415": ("UnsupportedMediaType", "Body is not JSON", ("unsupported_media_type",)),
     "422": ("InvalidFields", "Invalid fields", ("validation_failed", "too_fast")),
@@ -73,6 +74,8 @@ HEALTH = Operation(
     tag="service",
 )
 
+API_TOKEN = "apiToken"
+
 TAGS = {
     "comments": "Threads; posting, editing, deleting.",
     "ratings": "Votes, their summary and editorial scores.",
@@ -87,9 +90,11 @@ DESCRIPTION = f"""\
 Comments, ratings and likes for any web page. Every call names a site and a page with the
 query parameters `site` (default `default`) and `page` (the page id the embed gives).
 
-Votes, likes and reviews need a visitor key: get one from `POST /api/v1/visitors`, keep it,
-and send it in the `{VISITOR}` header (missing: 400 `visitor_required`; not a key this
-service issued: 403 `bad_visitor`). Answers that depend on the key are never cached.
+Votes, likes and reviews need a visitor key: get one from `POST /api/v1/visitors?site=`,
+keep it, and send it in the `{VISITOR}` header (missing: 400 `visitor_required`; not a key
+this service issued, or another site's: 403 `bad_visitor`). Answers that depend on the key
+are never cached. Issuing keys, votes and likes are rate-limited per client address, votes
+and likes per key too.
 
 Bodies are JSON objects (`Content-Type: application/json`); unknown fields are refused.
 Every error is JSON, `{{"error": {{"code", "message", "fields"}}}}`, with 400 (malformed, or
@@ -109,6 +114,15 @@ allowed origins nor the service's own is refused with 403 `origin_not_allowed`, 
 marked cross-site (`Sec-Fetch-Site`) without an `Origin` with 403 `cross_site`. A client that
 sends neither header is not a browser: it is allowed, under rate limits and the site's
 moderation policy.
+
+A browser's post (`Origin` or `Sec-Fetch-Site`) must bring the widget form's `form_token`
+and an empty `hp` (else 403 `bad_form_token`; a filled `hp` is 422). A client with a site's
+API token (`Authorization: Bearer`) is taken like such a post. A post with neither a form
+token nor an API token is held for moderation, or judged by the site's policy, or refused
+(403 `bad_form_token`), as `PARLEY_TOKENLESS_POSTS` and the site's setting say (held by
+default). The same author's same text on the same page within ten minutes is not posted
+twice: its author (the same visitor key, or the first comment's edit token) gets the first
+comment back (200); anyone else gets 409 `duplicate`.
 """
 
 
@@ -188,6 +202,8 @@ def operation(declared: Operation, parameters: dict[type[Parameters], list[str]]
     if declared.body is not None:
         op["requestBody"] = {"required": True, "content": content(declared.body)}
     op["responses"] = {s: answer(a) for s, a in declared.answers.items()} | errors(declared.errors)
+    if declared.bearer:
+        op["security"] = [{}, {API_TOKEN: []}]  # optional: without one, the call is as documented
     return op
 
 
@@ -230,6 +246,16 @@ def _document() -> Json:
             },
             "responses": {
                 name: failure(status, codes) for status, (name, _, codes) in ERRORS.items()
+            },
+            "securitySchemes": {
+                API_TOKEN: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A site's API token, issued by its owner in the admin views "
+                    "(shown once; revocable). A post with it is taken like the widget's form "
+                    "post with a valid `form_token`; an unknown, revoked or other site's token "
+                    "is 403 `bad_api_token`.",
+                }
             },
         },
     }

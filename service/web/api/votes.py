@@ -24,7 +24,7 @@ from service.web.api.contract import (
     read_headers,
     read_query,
 )
-from service.web.limits import visitor_limit
+from service.web.limits import like_limit, visitor_issue_limit, vote_limit
 from service.web.requests import service_origin, stored_address
 from service.web.schemas import (
     VISITOR,
@@ -55,18 +55,22 @@ def _personal(response: Response) -> Response:
     "/visitors",
     "issueVisitor",
     "A new visitor key",
-    "A signed key for votes, likes and reviews. Keep it (the widget keeps it in the host "
+    "A signed key for votes, likes and reviews on the site named (votes, likes and reviews "
+    "elsewhere with it are 403 `bad_visitor`). Keep it (the widget keeps it in the host "
     f"page's storage) and send it in the `{VISITOR}` header; clients never invent one. "
-    "Issuing is rate-limited per client address.",
+    "Issuing is rate-limited per client address: one budget for this call and the "
+    "standalone page's rating form, which keeps its key in a cookie.",
     answers={"201": Answer("Issued.", Visitor)},
     tag="visitors",
     parameters=(VisitorsQuery,),
-    errors=(*ORIGIN, "rate_limited", UNAVAILABLE),
+    errors=("invalid_query", *ORIGIN, "site_not_found", "rate_limited", UNAVAILABLE),
 )
-@visitor_limit("visitor-issue")
+@visitor_issue_limit()
 def issue_visitor() -> tuple[Response, int]:
-    """A new signed visitor key for the widget to keep in the host page's storage."""
-    return _personal(jsonify(visitor=visitors.issue_key())), 201
+    """A new signed visitor key for the site, for the widget to keep in the host page's
+    storage."""
+    site, _ = read_query(VisitorsQuery)
+    return _personal(jsonify(visitor=visitors.issue_key(site.id))), 201
 
 
 @operation(
@@ -83,7 +87,7 @@ def issue_visitor() -> tuple[Response, int]:
 )
 def get_ratings() -> Response:
     site, query = read_query(PageQuery)
-    visitor = read_headers(MaybeVisitorHeader).visitor
+    visitor = read_headers(MaybeVisitorHeader, site_id=site.id).visitor
     return _personal(jsonify(summary.summary(site, find_page(site, query.page), visitor)))
 
 
@@ -93,7 +97,8 @@ def get_ratings() -> Response:
     "putRating",
     "Vote, or change the vote",
     "The visitor's one vote for the page: a second PUT changes it (a review's rating "
-    "included). Nothing is stored when the value is refused. Creates the page. " + PERSONAL,
+    "included). Nothing is stored when the value is refused. Creates the page. Votes and "
+    "taking them back are rate-limited per client address and per key. " + PERSONAL,
     answers={"200": Answer("The rating with this vote.", RatingSummary)},
     tag="ratings",
     parameters=KEYED,
@@ -108,12 +113,14 @@ def get_ratings() -> Response:
         "too_large",
         "unsupported_media_type",
         *INVALID,
+        "rate_limited",
         UNAVAILABLE,
     ),
 )
+@vote_limit
 def put_rating() -> Response:
     site, query = read_query(PageQuery)
-    visitor = read_headers(VisitorHeader).visitor
+    visitor = read_headers(VisitorHeader, site_id=site.id).visitor
     value = read_body(Vote, scale=site.rating_scale).value
     address, origin = stored_address(), service_origin()
     with writing():
@@ -137,12 +144,14 @@ def put_rating() -> Response:
         *ORIGIN,
         "bad_visitor",
         "site_not_found",
+        "rate_limited",
         UNAVAILABLE,
     ),
 )
+@vote_limit
 def delete_rating() -> Response:
     site, query = read_query(PageQuery)
-    visitor = read_headers(VisitorHeader).visitor
+    visitor = read_headers(VisitorHeader, site_id=site.id).visitor
     page = find_page(site, query.page)
     if page is not None:
         with writing():
@@ -152,27 +161,40 @@ def delete_rating() -> Response:
 
 LIKE: dict[str, Any] = {
     "description": "One like per visitor; repeating the call changes nothing. Only a "
-    f"published comment can be liked (else 404). {PERSONAL}",
+    "published comment can be liked (else 404), with a key for its site. Likes are "
+    f"rate-limited per client address and per key. {PERSONAL}",
     "answers": {"200": Answer("The comment's likes and this visitor's like.", LikeState)},
     "tag": "likes",
     "parameters": (CommentPath, VisitorHeader),
-    "errors": ("visitor_required", *ORIGIN, "bad_visitor", "not_found", UNAVAILABLE),
+    "errors": (
+        "visitor_required",
+        *ORIGIN,
+        "bad_visitor",
+        "not_found",
+        "rate_limited",
+        UNAVAILABLE,
+    ),
 }
 
 
-@operation("put", "/comments/<int:comment_id>/like", "likeComment", "Like a comment", **LIKE)
-def like(comment_id: int) -> Response:
+def _liker(comment_id: int) -> tuple[int, str]:
     ident = comment_id_in_range(comment_id)  # an id past the bound: 404 before the key
-    visitor = read_headers(VisitorHeader).visitor
+    return ident, read_headers(VisitorHeader, site_id=likes.site_of(ident)).visitor
+
+
+@operation("put", "/comments/<int:comment_id>/like", "likeComment", "Like a comment", **LIKE)
+@like_limit
+def like(comment_id: int) -> Response:
+    ident, visitor = _liker(comment_id)
     with writing():
         count, liked = likes.set_like(ident, visitor, True)
     return _personal(jsonify(likes=count, liked=liked))
 
 
 @operation("delete", "/comments/<int:comment_id>/like", "unlikeComment", "Take a like back", **LIKE)
+@like_limit
 def unlike(comment_id: int) -> Response:
-    ident = comment_id_in_range(comment_id)  # an id past the bound: 404 before the key
-    visitor = read_headers(VisitorHeader).visitor
+    ident, visitor = _liker(comment_id)
     with writing():
         count, liked = likes.set_like(ident, visitor, False)
     return _personal(jsonify(likes=count, liked=liked))
@@ -192,6 +214,6 @@ def unlike(comment_id: int) -> Response:
 def my_likes() -> Response:
     """The comments on a page that this visitor likes (personal state for the widget)."""
     site, query = read_query(PageQuery)
-    visitor = read_headers(VisitorHeader).visitor
+    visitor = read_headers(VisitorHeader, site_id=site.id).visitor
     page = find_page(site, query.page)
     return _personal(jsonify(liked=likes.liked_on_page(page.id, visitor) if page else []))

@@ -100,24 +100,27 @@ def moderate(token: str) -> Page:
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Page:
-    """Confirm an address for reply notifications (double opt-in)."""
+    """Confirm an address for reply notifications (double opt-in), and that the visitor key
+    of the comment that asked for the mail controls it."""
     try:
-        address = links.read_confirmation_link(token)
+        address, comment_id = links.read_confirmation_link(token)
     except LinkError as error:
         return _invalid(error)
     form = ButtonForm()
     if request.method == "POST":
         _csrf_checked(form)
         with writing():
-            address.confirmed = address.confirmed or utcnow()
-            address.unsubscribed = None
+            links.confirm(address, comment_id)
             db.session.commit()
         return _done(
             "Confirmed",
             "You will get a mail when someone replies to a comment you asked to be told about.",
         )
     subscribed = address.confirmed is not None and address.unsubscribed is None
-    return render_template("notify/confirm.html", form=form, subscribed=subscribed), 200
+    pending = subscribed and links.proves(address, comment_id) is not None
+    return render_template(
+        "notify/confirm.html", form=form, subscribed=subscribed and not pending
+    ), 200
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

@@ -18,7 +18,7 @@ from flask import (
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.data import Page
+from service.data import Page, Site
 from service.database import writing
 from service.extensions import db
 from service.ratings import votes
@@ -29,7 +29,7 @@ from service.sites.lookup import find_page, get_or_create_page, get_site
 from service.sites.origins import allowed_origins
 from service.web.errors import status_of
 from service.web.headers import page_csp
-from service.web.limits import page_limit, post_limit, visitor_limit
+from service.web.limits import page_limit, post_limit, visitor_issue_limit, vote_limit
 from service.web.origins import frame_ancestors
 from service.web.posting import submit_comment
 from service.web.requests import safe_return, service_origin, site_and_page, stored_address
@@ -38,24 +38,49 @@ from service.web.widgets.forms import CommentForm
 from service.web.widgets.fragments import rating_context, thread_context
 
 
-def _cookie_visitor() -> str | None:
-    """The standalone page's visitor, from its first-party cookie (None if absent or bad)."""
+def _cookie_key(site: Site) -> tuple[str, str] | None:
+    """The standalone page's visitor key for the site and its hash, from its first-party
+    cookie: the site's own, else the one from before keys named their site (None if absent,
+    forged or another site's)."""
+    for name in (visitors.cookie_name(site.key), visitors.COOKIE):
+        key = request.cookies.get(name)
+        try:
+            visitor = visitors.optional_visitor_hash(key, site.id)
+        except DomainError:
+            continue
+        if key and visitor:
+            return key, visitor
+    return None
+
+
+def _cookie_visitor(site: Site) -> str | None:
+    """The standalone page's visitor on the site (None without a usable cookie)."""
+    found = _cookie_key(site)
+    return found[1] if found else None
+
+
+def _keeps_its_key() -> bool:
+    """Whether a rating form post comes with a usable key (else it gets one: that spends
+    the address's budget for issuing keys, the API's too)."""
     try:
-        return visitors.optional_visitor_hash(request.cookies.get(visitors.COOKIE))
+        site, _ = site_and_page()
     except DomainError:
-        return None
+        return True  # refused before anything is issued
+    return _cookie_key(site) is not None
 
 
 @bp.post("/thread/rate")
-@visitor_limit("thread-rate")
+@visitor_issue_limit(exempt_when=_keeps_its_key)
+@vote_limit
 def thread_rate() -> BaseResponse:
-    """The no-JS rating form: the visitor key lives in a first-party cookie."""
+    """The no-JS rating form: the visitor key lives in a first-party cookie, one per site."""
     site, key = site_and_page()
-    raw_key = request.cookies.get(visitors.COOKIE)
-    visitor = _cookie_visitor()
-    if visitor is None:
-        raw_key = visitors.issue_key()
-        visitor = visitors.visitor_hash(raw_key)
+    found = _cookie_key(site)
+    if found is None:
+        raw_key = visitors.issue_key(site.id)
+        visitor = visitors.visitor_hash(raw_key, site.id)
+    else:
+        raw_key, visitor = found
     back = safe_return(request.form.get("return_to"))
     target = (back or url_for(".thread_page", site=site.key, page=key)).split("#")[0] + "#rating"
     try:
@@ -79,8 +104,8 @@ def thread_rate() -> BaseResponse:
         flash(error.first_message(), "rating-error")
     response = redirect(target, code=303)
     response.set_cookie(
-        visitors.COOKIE,
-        raw_key or "",
+        visitors.cookie_name(site.key),
+        raw_key,
         max_age=400 * 24 * 3600,
         httponly=True,
         samesite="Lax",
@@ -98,8 +123,11 @@ def thread_page() -> BaseResponse:
     form = CommentForm()
     status = 200
     if form.validate_on_submit():
+        found = _cookie_key(site)  # a rater's key proves a retry and earns trust, as in the API
         try:
-            posted = submit_comment(site, key, form.as_input(), visitor_key=None)
+            posted = submit_comment(
+                site, key, form.as_input(), visitor_key=found[0] if found else None
+            )
         except DomainError as error:
             db.session.rollback()
             form.show_errors(error.fields)
@@ -127,7 +155,7 @@ def thread_page() -> BaseResponse:
         rate_action=url_for(".thread_rate", site=site.key, page=key),
         frame=request.args.get("frame") == "1",
         parent_origin=parent if parent in allowed_origins(site, service_origin()) else None,
-        **rating_context(site, key, _cookie_visitor()),
+        **rating_context(site, key, _cookie_visitor(site)),
         **thread_context(site, key),
     )
     response = Response(html, status=status, mimetype="text/html")
@@ -167,7 +195,7 @@ def demo_article() -> str:
         reply_to="",
         return_to=url_for(".demo_article"),
         rate_action=url_for(".thread_rate", site=site.key, page=DEMO_PAGE),
-        **rating_context(site, DEMO_PAGE, _cookie_visitor()),
+        **rating_context(site, DEMO_PAGE, _cookie_visitor(site)),
         **thread_context(site, DEMO_PAGE),
     )
 
