@@ -6,10 +6,13 @@ The database helpers that take an ``app`` open its app context themselves.
 from __future__ import annotations
 
 import re
+import secrets
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -222,3 +225,31 @@ def site_form(**changes: str | None) -> dict[str, str]:
     }
     form.update(changes)
     return {k: v for k, v in form.items() if v is not None}
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str:
+    """The test Redis server's URL; the calling test is skipped when Redis does not answer."""
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"Redis on {REDIS_URL} is not running")
+    return REDIS_URL
+
+
+def redis_limited_config(instance: Path, template: Path, **overrides: Any) -> dict[str, Any]:
+    """An app's configuration with rate limits on, kept in Redis under a prefix of its own
+    (a fresh budget), on a copy of the migrated database: run two apps on it as two workers."""
+    shutil.copy(template, instance / "parley.sqlite")
+    return base_config(
+        instance,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=redis_url(),
+        RATELIMIT_KEY_PREFIX=f"parley-test-{secrets.token_hex(4)}",
+        **overrides,
+    )

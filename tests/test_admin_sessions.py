@@ -450,25 +450,11 @@ def test_the_queue_email_filter_ends_with_the_session(app, owner, post):
 
 @pytest.mark.slow
 def test_failed_logins_are_counted_across_workers_through_redis(tmp_path, migrated_template):
-    import secrets
-    import shutil
-
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
-    from support import base_config
+    from support import redis_limited_config
 
     from service import create_app
 
-    shutil.copy(migrated_template, tmp_path / "parley.sqlite")
-    config = base_config(
-        tmp_path,
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
-        RATELIMIT_KEY_PREFIX=f"parley-test-{secrets.token_hex(4)}",
-    )
+    config = redis_limited_config(tmp_path, migrated_template)
     workers = [create_app(config), create_app(config)]
     make_moderator(workers[0])
     try:

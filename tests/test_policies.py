@@ -237,26 +237,11 @@ def test_the_default_post_limit_stops_a_burst_from_one_address(tmp_path, migrate
 @pytest.mark.slow
 def test_rate_limits_are_shared_through_redis(tmp_path, migrated_template):
     """Two app instances (two workers) share one budget when PARLEY_REDIS_URL is set."""
-    import secrets
-    import shutil
-
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
-    from support import base_config
+    from support import redis_limited_config
 
     from service import create_app
 
-    shutil.copy(migrated_template, tmp_path / "parley.sqlite")
-    config = base_config(
-        tmp_path,
-        RATELIMIT_ENABLED=True,
-        PARLEY_POST_LIMIT="3 per minute",
-        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
-        RATELIMIT_KEY_PREFIX=f"parley-test-{secrets.token_hex(4)}",
-    )
+    config = redis_limited_config(tmp_path, migrated_template, PARLEY_POST_LIMIT="3 per minute")
     first, second = create_app(config).test_client(), create_app(config).test_client()
     codes = [
         send(c, text=f"shared {i}").status_code

@@ -30,6 +30,7 @@ from servers import (
     running_server,
     serving,
 )
+from support import redis_url
 
 from service import config
 from service.cli import server as runner
@@ -251,19 +252,9 @@ def test_the_vote_budgets_hold_exactly_under_concurrent_requests(tmp_path):
         server.assert_no_problems()
 
 
-def _redis_url() -> str:
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
-    return url
-
-
 @pytest.mark.slow
 def test_several_gunicorn_workers_share_the_post_budget_through_redis(tmp_path):
-    env = {**BUDGETS, "PARLEY_REDIS_URL": _redis_url()}
+    env = {**BUDGETS, "PARLEY_REDIS_URL": redis_url()}
     with running_server(tmp_path, workers=2, env=env, options=GUNICORN_CONFIG) as server:
         # The buckets are keyed hashes under this server's own data key: a fresh budget.
         budget = _budget("PARLEY_POST_LIMIT")
