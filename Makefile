@@ -1,11 +1,12 @@
-# Two commands: `make run` serves Parley with a demo page, `make test` checks everything.
+# Two commands: `make run` serves Parley with a demo page, `make test` checks everything
+# (on SQLite; `make test-postgres` runs the database tests again on PostgreSQL; CI runs both).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test test-quick lint bench clean embed
+.PHONY: run test test-postgres test-quick lint bench clean embed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+# The tests that touch the database (marked `db`) again, on the PostgreSQL on 127.0.0.1:5432:
+# a database per test worker, reset for each test (tests/backends.py). `make test` already
+# ran the ones written for PostgreSQL (marked `postgres`); the SQLite-only ones are skipped.
+test-postgres: $(STAMP)
+	TEST_DATABASE=postgresql $(BIN)/pytest -n auto -m "db and not postgres" $(PYTEST_ARGS)
 
 test-quick: lint
 	$(BIN)/pytest -n auto -m "not slow" $(PYTEST_ARGS)

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import cli, config, database, startup, web
 from service.extensions import csrf, db, migrate
-from service.web import admin, api, notify, widgets
+from service.web import admin, api, notify, ops, widgets
 from service.web.limits import limiter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(widgets.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(notify.bp)
+    app.register_blueprint(ops.bp)
     cli.register(app)
     _first_owner(app)
     return app

@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "PARLEY_ADMIN_EMAIL": None,
     "PARLEY_ADMIN_PASSWORD": None,
     "PARLEY_PUBLIC_URL": None,
+    "PARLEY_METRICS_TOKEN": None,  # GET /metrics answers only with this bearer token
     "PARLEY_SMTP_HOST": None,
     "PARLEY_SMTP_PORT": None,  # None: 25, 587 or 465 by PARLEY_SMTP_SECURITY
     "PARLEY_SMTP_USER": None,
@@ -108,6 +109,18 @@ def _origins(value: str) -> list[str]:
 
 
 SMTP_SECURITY = ("none", "starttls", "ssl")
+METRICS_TOKEN_MIN = 16
+
+
+def _metrics_token(value: str) -> str:
+    """The bearer token GET /metrics asks for: long enough not to be guessed."""
+    token = value.strip()
+    if len(token) < METRICS_TOKEN_MIN or any(c.isspace() for c in token):
+        raise ConfigError(
+            f"PARLEY_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters without "
+            "spaces, such as the output of `openssl rand -hex 32`"
+        )
+    return token
 
 
 def _public_url(value: str) -> str:
@@ -229,8 +242,11 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for name in ("PARLEY_ADMIN_EMAIL", "PARLEY_ADMIN_PASSWORD"):
         if environ.get(name):
             out[name] = environ[name]
+    if environ.get("PARLEY_METRICS_TOKEN", "").strip():
+        out["PARLEY_METRICS_TOKEN"] = _metrics_token(environ["PARLEY_METRICS_TOKEN"])
     if "PARLEY_REDIS_URL" in environ and environ["PARLEY_REDIS_URL"].strip():
         out["RATELIMIT_STORAGE_URI"] = environ["PARLEY_REDIS_URL"].strip()
+        out["CACHE_REDIS_URL"] = out["RATELIMIT_STORAGE_URI"]  # cached reads: web/cache.py
     out.update(_notifications(environ))
     return out
 

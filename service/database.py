@@ -28,6 +28,12 @@ from service import files
 from service.extensions import db
 
 BUSY_TIMEOUT_MS = 10_000
+# Client-server databases: a connection per thread that runs a request (gthread and waitress
+# run 8 per process: cli.server.THREADS), a few more for bursts, and bounded waits.
+POOL_SIZE = 10
+POOL_OVERFLOW = 5
+POOL_TIMEOUT = 10  # seconds a request waits for a pooled connection
+CONNECT_TIMEOUT = 5  # seconds to open a connection
 
 _write_intent: ContextVar[bool] = ContextVar("parley_write_intent", default=False)
 
@@ -95,4 +101,18 @@ def engine_options(uri: str) -> dict[str, Any]:
             "connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             "hide_parameters": True,
         }
-    return {"pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {
+        # A pool per process. Each checkout first pings its connection, so connections the
+        # server dropped (a restart, a fail-over, pg_terminate_backend) are replaced, not
+        # handed to a request: after an outage the service recovers without a restart, and
+        # meanwhile requests answer 503 with Retry-After (web.errors).
+        "pool_pre_ping": True,
+        "pool_size": POOL_SIZE,
+        "max_overflow": POOL_OVERFLOW,
+        "pool_timeout": POOL_TIMEOUT,  # a checkout waiting longer is a 503, not a hang
+        "hide_parameters": True,
+    }
+    if uri.startswith("postgresql"):
+        # libpq waits for an unreachable host as long as TCP does: fail fast instead (503).
+        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+    return options

@@ -1,5 +1,7 @@
-"""Fixtures: a fresh, migrated SQLite file per test, helpers to post, an admin session,
-and the loopback servers that receive the service's mail and webhook calls."""
+"""Fixtures: a fresh, migrated database per test (a copy of one SQLite file, or with
+``TEST_DATABASE=postgresql`` the worker's PostgreSQL database reset: ``backends``), helpers
+to post, an admin session, and the loopback servers that receive the service's mail and
+webhook calls."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import PostgresWorkerDatabase, on_postgres, require_postgres, using
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from servers import Mailbox, WebhookReceiver
@@ -35,7 +38,8 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from flask_migrate import upgrade
 
     folder = tmp_path_factory.mktemp("template")
-    app = create_app(base_config(folder))
+    sqlite = f"sqlite:///{folder / 'parley.sqlite'}"  # SQLite, whatever the tests follow
+    app = create_app(base_config(folder, SQLALCHEMY_DATABASE_URI=sqlite))
     with app.app_context(), writing():
         upgrade()
         from service.sites.demo import ensure_demo_page
@@ -45,6 +49,64 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "parley.sqlite"
 
 
+@pytest.fixture(scope="session")
+def postgres_worker_database(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Iterator[PostgresWorkerDatabase]:
+    """This worker's PostgreSQL database, migrated once (make test-postgres)."""
+    require_postgres()
+    from flask_migrate import upgrade
+
+    from service.sites.demo import ensure_demo_page
+
+    def migrate(url: str) -> None:
+        with pytest.MonkeyPatch.context() as mp:
+            for name in [n for n in os.environ if n.startswith("PARLEY_")]:
+                mp.delenv(name)
+            folder = tmp_path_factory.mktemp("pg-template")
+            app = create_app(base_config(folder, SQLALCHEMY_DATABASE_URI=url))
+            with app.app_context():
+                with writing():
+                    upgrade()
+                    ensure_demo_page()
+                db.engine.dispose()
+
+    database = PostgresWorkerDatabase(worker_id, migrate)
+    database.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A freshly migrated database for this test: a copy of the SQLite template in the
+    test's folder, or (make test-postgres) this worker's PostgreSQL database, reset; the
+    connections the test opened to it are closed at its end."""
+    if on_postgres():
+        worker: PostgresWorkerDatabase = request.getfixturevalue("postgres_worker_database")
+        url = worker.reset()
+        with worker.connections_closed_after(), using(url):
+            yield url
+        return
+    template: Path = request.getfixturevalue("migrated_template")
+    shutil.copy(template, tmp_path / "parley.sqlite")
+    yield f"sqlite:///{tmp_path / 'parley.sqlite'}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``db`` on every test that touches the database through ``database_url`` (``app``,
+    ``client``...); on PostgreSQL, the SQLite-only tests are skipped with their reason."""
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker(
+            "browser"
+        ):  # the browser tests' server has a database of its own, on the same backend
+            item.add_marker(pytest.mark.db)
+        if on_postgres():
+            for mark in item.iter_markers("sqlite_only"):
+                why = mark.args[0] if mark.args else "about SQLite itself"
+                item.add_marker(pytest.mark.skip(reason=f"SQLite only: {why}"))
+
+
 @pytest.fixture
 def app_config() -> dict[str, Any]:
     """Per-test overrides; a test module can override this fixture."""
@@ -52,9 +114,9 @@ def app_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, migrated_template: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
-    shutil.copy(migrated_template, tmp_path / "parley.sqlite")
-    app = create_app(base_config(tmp_path, **app_config))
+def app(tmp_path: Path, database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
+    overrides = {"SQLALCHEMY_DATABASE_URI": database_url, **app_config}
+    app = create_app(base_config(tmp_path, **overrides))
     yield app
     with app.app_context():
         db.engine.dispose()

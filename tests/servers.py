@@ -43,6 +43,7 @@ from typing import Any, Self
 
 import pytest
 from aiosmtpd.controller import Controller
+from backends import on_postgres, require_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's executables, whatever the shell's PATH
@@ -286,10 +287,19 @@ def running_server(
     ``options`` go on gunicorn's command line before the application (``-c ...``: the
     production configuration, whose settings the ones given here override).
 
-    ``database_url`` defaults to a SQLite file in ``instance``. On leaving, the
+    ``database_url`` defaults to a SQLite file in ``instance`` (``make test-postgres``: a
+    fresh PostgreSQL database, dropped after). On leaving, the
     server gets SIGTERM; a server that died on its own raises ``ServerError``
     with its log, and an error raised inside the block gets the log attached.
     """
+    if database_url is None and on_postgres():
+        require_postgres()
+        with (
+            postgres_database() as url,
+            running_server(instance, url, workers=workers, env=env, options=options) as server,
+        ):
+            yield server
+        return
     instance.mkdir(parents=True, exist_ok=True)
     url = database_url or f"sqlite:///{instance / 'parley.sqlite'}"
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -343,16 +353,24 @@ def running_server(
 
 
 @contextmanager
-def serving(instance: Path, *, env: dict[str, str] | None = None) -> Iterator[Server]:
+def serving(
+    instance: Path, *, env: dict[str, str] | None = None, database_url: str | None = None
+) -> Iterator[Server]:
     """``make run``'s server as a real process: ``flask --app service serve`` (waitress, one
     process with threads, the outbox worker beside it), which migrates its own database.
 
     The port comes from ``PARLEY_PORT``, as with ``make run``; the logs (stderr) are
     ``server.log()``, the banner (stdout) is ``instance / "serve.out"``. On leaving, the
-    server gets SIGTERM and must stop cleanly (exit 0).
+    server gets SIGTERM and must stop cleanly (exit 0). The database is a SQLite file in
+    ``instance`` (``make test-postgres``: a fresh PostgreSQL database, dropped after).
     """
+    if database_url is None and on_postgres():
+        require_postgres()
+        with postgres_database() as url, serving(instance, env=env, database_url=url) as server:
+            yield server
+        return
     instance.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{instance / 'parley.sqlite'}"
+    url = database_url or f"sqlite:///{instance / 'parley.sqlite'}"
     log_path = instance / "serve.log"
     for attempt in range(3):
         port = free_port()  # another test may take it before the server binds it: retried

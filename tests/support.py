@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
+from backends import current_database, unavailable
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -33,12 +32,16 @@ PASSWORD = "correct horse battery"
 
 
 def base_config(instance: Path, **overrides: Any) -> dict[str, Any]:
+    """A test app's configuration; its database is the SQLite file in ``instance`` (which
+    conftest's ``database_url`` fills), or the running test's PostgreSQL database under
+    ``make test-postgres`` (``backends.current_database``)."""
+    database = current_database() or f"sqlite:///{instance / 'parley.sqlite'}"
     config: dict[str, Any] = {
         "TESTING": True,
         "PARLEY_INSTANCE_PATH": str(instance),
         "SECRET_KEY": SECRET,
         "PARLEY_DATA_KEY": DATA_KEY,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'parley.sqlite'}",
+        "SQLALCHEMY_DATABASE_URI": database,
         "RATELIMIT_ENABLED": False,
         "PARLEY_FORM_MIN_SECONDS": 0,
         # The tests' API posts are a non-browser client's, without a form token: judged by
@@ -233,21 +236,26 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def redis_url() -> str:
-    """The test Redis server's URL; the calling test is skipped when Redis does not answer."""
-    redis = pytest.importorskip("redis")
+    """The test Redis server's URL; the calling test is skipped when Redis does not answer
+    (fails, in CI: ``backends.unavailable``)."""
+    try:
+        import redis
+    except ImportError:
+        unavailable("redis (the client library) is not installed")
     try:
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.exceptions.ConnectionError:
-        pytest.skip(f"Redis on {REDIS_URL} is not running")
+        unavailable(f"Redis on {REDIS_URL} is not running")
     return REDIS_URL
 
 
-def redis_limited_config(instance: Path, template: Path, **overrides: Any) -> dict[str, Any]:
+def redis_limited_config(instance: Path, database_url: str, **overrides: Any) -> dict[str, Any]:
     """An app's configuration with rate limits on, kept in Redis under a prefix of its own
-    (a fresh budget), on a copy of the migrated database: run two apps on it as two workers."""
-    shutil.copy(template, instance / "parley.sqlite")
+    (a fresh budget), on the test's database (conftest's ``database_url``): run two apps on
+    it as two workers."""
     return base_config(
         instance,
+        SQLALCHEMY_DATABASE_URI=database_url,
         RATELIMIT_ENABLED=True,
         RATELIMIT_STORAGE_URI=redis_url(),
         RATELIMIT_KEY_PREFIX=f"parley-test-{secrets.token_hex(4)}",

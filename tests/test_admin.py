@@ -38,20 +38,17 @@ def test_create_admin_refuses_a_short_password(runner):
 
 
 def test_admin_email_and_password_variables_create_the_first_owner(
-    tmp_path, migrated_template, monkeypatch
+    tmp_path, database_url, monkeypatch
 ):
-    import shutil
-
     from support import base_config
 
     from service import create_app
 
-    shutil.copy(migrated_template, tmp_path / "parley.sqlite")
     monkeypatch.setenv("PARLEY_ADMIN_EMAIL", "first@example.org")
     monkeypatch.setenv("PARLEY_ADMIN_PASSWORD", "a very good password")
-    app = create_app(base_config(tmp_path))
+    app = create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=database_url))
     assert log_in(app.test_client(), "first@example.org", "a very good password").status_code == 303
-    create_app(base_config(tmp_path))  # a second start changes nothing
+    create_app(base_config(tmp_path, SQLALCHEMY_DATABASE_URI=database_url))  # changes nothing
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Moderator)) == 1
         db.engine.dispose()

@@ -449,12 +449,12 @@ def test_the_queue_email_filter_ends_with_the_session(app, owner, post):
 
 
 @pytest.mark.slow
-def test_failed_logins_are_counted_across_workers_through_redis(tmp_path, migrated_template):
+def test_failed_logins_are_counted_across_workers_through_redis(tmp_path, database_url):
     from support import redis_limited_config
 
     from service import create_app
 
-    config = redis_limited_config(tmp_path, migrated_template)
+    config = redis_limited_config(tmp_path, database_url)
     workers = [create_app(config), create_app(config)]
     make_moderator(workers[0])
     try:

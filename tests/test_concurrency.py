@@ -23,7 +23,11 @@ from servers import (
     votes_scenario,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.db,
+    pytest.mark.sqlite_only("workers sharing one SQLite file; test_postgres.py races them too"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -513,6 +513,7 @@ def test_a_deleted_comment_keeps_nothing_of_its_author(scene):
     assert placeholder.text == "" and placeholder.avatar == ""
 
 
+@pytest.mark.sqlite_only("reads the SQLite file and its WAL as bytes")
 def test_the_database_files_hold_no_plain_email(scene):
     database = Path(scene.app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
     files = [p for p in database.parent.glob(database.name + "*") if p.is_file()]

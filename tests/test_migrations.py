@@ -23,10 +23,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from backends import require_postgres
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
-from servers import postgres_database, postgres_unavailable
+from servers import postgres_database
 from sqlalchemy.exc import IntegrityError
 from support import base_config, form_token, json_of
 
@@ -101,9 +102,7 @@ def test_sqlite_migrations_build_exactly_the_models(empty_app: Flask) -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_postgres_migrations_build_exactly_the_models(tmp_path: Path) -> None:
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
+    require_postgres()
     with postgres_database("parley_migrate") as url:
         app = make_app(tmp_path, url)
         try:
@@ -234,6 +233,7 @@ def pragma(name: str) -> Any:
     return db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
 
 
+@pytest.mark.sqlite_only("SQLite's pragmas on each connection")
 def test_sqlite_connections_have_foreign_keys_wal_and_a_busy_timeout(app: Flask) -> None:
     with app.app_context():
         assert pragma("foreign_keys") == 1
@@ -291,6 +291,7 @@ def transactions(statements: list[str]) -> list[tuple[str, list[str]]]:
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
+@pytest.mark.sqlite_only("SQLite's BEGIN IMMEDIATE, traced through the driver")
 def test_a_write_request_reads_first_and_holds_the_write_lock_only_to_write(
     traced: list[str], client: FlaskClient
 ) -> None:
@@ -339,6 +340,7 @@ def test_a_write_request_reads_first_and_holds_the_write_lock_only_to_write(
         assert done and {begin for begin, _ in done} == {"BEGIN"}, done
 
 
+@pytest.mark.sqlite_only("SQLite's BEGIN IMMEDIATE, traced through the driver")
 def test_the_write_intent_context_is_scoped(app: Flask) -> None:
     statements: list[str] = []
     with app.app_context():
@@ -355,6 +357,7 @@ def test_the_write_intent_context_is_scoped(app: Flask) -> None:
     assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
 
 
+@pytest.mark.sqlite_only("another process reading the SQLite file (WAL)")
 def test_a_reader_elsewhere_does_not_block_a_post(app: Flask, client: FlaskClient) -> None:
     path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
     reader = sqlite3.connect(path, isolation_level=None)
@@ -374,6 +377,7 @@ def test_a_reader_elsewhere_does_not_block_a_post(app: Flask, client: FlaskClien
         reader.close()
 
 
+@pytest.mark.sqlite_only("another process holding SQLite's write lock (busy timeout)")
 def test_a_post_waits_for_another_writer_instead_of_failing(
     app: Flask, client: FlaskClient
 ) -> None:

@@ -218,15 +218,13 @@ def test_a_page_flood_from_many_addresses_is_limited_per_page(client):
     assert other.status_code == 201
 
 
-def test_the_default_post_limit_stops_a_burst_from_one_address(tmp_path, migrated_template):
-    import shutil
-
+def test_the_default_post_limit_stops_a_burst_from_one_address(tmp_path, database_url):
     from support import base_config
 
     from service import create_app
 
-    shutil.copy(migrated_template, tmp_path / "parley.sqlite")
-    app = create_app(base_config(tmp_path, RATELIMIT_ENABLED=True))
+    config = base_config(tmp_path, RATELIMIT_ENABLED=True, SQLALCHEMY_DATABASE_URI=database_url)
+    app = create_app(config)
     client = app.test_client()
     codes = [send(client, text=f"burst {i}").status_code for i in range(8)]
     assert codes.count(201) <= 5 and codes[-1] == 429
@@ -235,13 +233,13 @@ def test_the_default_post_limit_stops_a_burst_from_one_address(tmp_path, migrate
 
 
 @pytest.mark.slow
-def test_rate_limits_are_shared_through_redis(tmp_path, migrated_template):
+def test_rate_limits_are_shared_through_redis(tmp_path, database_url):
     """Two app instances (two workers) share one budget when PARLEY_REDIS_URL is set."""
     from support import redis_limited_config
 
     from service import create_app
 
-    config = redis_limited_config(tmp_path, migrated_template, PARLEY_POST_LIMIT="3 per minute")
+    config = redis_limited_config(tmp_path, database_url, PARLEY_POST_LIMIT="3 per minute")
     first, second = create_app(config).test_client(), create_app(config).test_client()
     codes = [
         send(c, text=f"shared {i}").status_code

@@ -111,16 +111,13 @@ def test_the_standalone_pages_form_is_a_browser_post_with_its_tokens(
 
 
 def test_by_default_a_post_without_any_token_is_held_for_moderation(
-    tmp_path: Path, migrated_template: Path
+    tmp_path: Path, database_url: str
 ) -> None:
-    import shutil
-
     from support import base_config
 
     from service import create_app
 
-    shutil.copy(migrated_template, tmp_path / "parley.sqlite")
-    config = base_config(tmp_path)
+    config = base_config(tmp_path, SQLALCHEMY_DATABASE_URI=database_url)
     del config["PARLEY_TOKENLESS_POSTS"]  # the service's own default
     app = create_app(config)
     assert app.config["PARLEY_TOKENLESS_POSTS"] == "moderate"

@@ -1,8 +1,12 @@
-"""The core on PostgreSQL: the same migrations, queries and rules as on SQLite.
+"""What PostgreSQL does differently, checked on PostgreSQL in every run (``make test`` too):
+32-bit integers against forged cursors and ids, NUL bytes it cannot store, the window
+functions of the reply query, and gunicorn workers racing on one database.
 
-A fresh database is created for this module (and one for the gunicorn test)
-and dropped afterwards. Everything is skipped, with the reason, when the
-PostgreSQL server on 127.0.0.1:5432 cannot be reached.
+``make test-postgres`` runs the rest of the suite on PostgreSQL (``backends``); this module
+runs on its own database whichever backend the suite follows. A fresh database is created
+for this module (and one for the gunicorn tests) and dropped afterwards. Where the
+PostgreSQL server on 127.0.0.1:5432 cannot be reached, everything is skipped with the
+reason (fails, in CI).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from backends import require_postgres
 from flask import Flask
 from flask.testing import FlaskClient
 from servers import (
@@ -25,7 +30,6 @@ from servers import (
     first_posts_scenario,
     posters_scenario,
     postgres_database,
-    postgres_unavailable,
     replies_scenario,
     running_server,
     votes_scenario,
@@ -44,9 +48,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database for this module, migrated to head with the default site."""
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
+    require_postgres()
     from flask_migrate import upgrade
 
     from service.sites.lookup import ensure_default_site
@@ -355,9 +357,7 @@ def test_widget_fragment_reads_the_thread(post, client, page) -> None:
 
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
+    require_postgres()
     with postgres_database() as url:
         with running_server(tmp_path_factory.mktemp("gunicorn-pg"), url, workers=4) as running:
             yield running

@@ -37,6 +37,7 @@ from service.cli import server as runner
 from service.rules import logs
 
 GUNICORN_CONFIG = ("-c", "python:service.cli.gunicorn_config")
+pytestmark = pytest.mark.db  # real servers on the suite's backend (make test-postgres too)
 EMAIL = "stall.tester@example.org"
 
 

@@ -9,7 +9,9 @@ request's first bytes arrive, though, a thread reads it to the end with no deadl
 gunicorn belongs behind a reverse proxy that buffers whole requests (nginx, Caddy): a
 client that trickles its request then holds the proxy's buffer, never a thread. One worker
 (the default) keeps every rate limit exact in memory; several must share them through
-Redis, and the server refuses to start otherwise.
+Redis, and the server refuses to start otherwise. Likewise, with metrics on
+(``PARLEY_METRICS_TOKEN``), several workers must share their counts through
+``PROMETHEUS_MULTIPROC_DIR`` (emptied here at start).
 
 Logs: the application writes one access line per request (``web.access``), so gunicorn's
 own access log stays off; every handler redacts what it writes (``rules.logs``).
@@ -57,11 +59,29 @@ logger_class = Logger
 
 
 def on_starting(arbiter: Any) -> None:
-    """Refuse several workers whose rate limits would not be shared."""
+    """Refuse several workers whose rate limits or metrics would not be shared; start the
+    metrics' multiprocess folder afresh."""
     try:
         settings = {**parley_config.DEFAULTS, **parley_config.from_environment(os.environ)}
     except parley_config.ConfigError as error:
         raise RuntimeError(str(error)) from None
-    problem = server.shared_limits_problem(int(arbiter.cfg.workers), settings)
+    workers = int(arbiter.cfg.workers)
+    problem = server.shared_limits_problem(workers, settings) or server.shared_metrics_problem(
+        workers, settings, os.environ
+    )
     if problem:
         raise RuntimeError(problem)
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if folder:  # the last run's counts are not this run's (prometheus_client's advice)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+
+
+def child_exit(_arbiter: Any, worker: Any) -> None:
+    """A worker is gone: its live gauges go with it (prometheus_client's multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -117,3 +117,23 @@ def shared_limits_problem(processes: int, config: Mapping[str, Any]) -> str | No
         f"every budget by {processes}. Set PARLEY_REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
         "so they share one store, or run one worker with threads (the default)."
     )
+
+
+def shared_metrics_problem(
+    processes: int, config: Mapping[str, Any], environ: Mapping[str, str]
+) -> str | None:
+    """Why ``processes`` server processes cannot report one set of metrics, or None.
+
+    Each process counts for itself; a scrape reaches one of them. prometheus_client's
+    multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``) makes every answer the sum of all.
+    """
+    if processes <= 1 or not config.get("PARLEY_METRICS_TOKEN"):
+        return None
+    if environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+        return None
+    return (
+        f"{processes} worker processes would each report their own metrics, and a scrape "
+        "reaches one of them at random. Set PROMETHEUS_MULTIPROC_DIR to an empty folder "
+        "that only this service uses (e.g. /run/parley/metrics) so GET /metrics reports "
+        "them all, or run one worker with threads (the default)."
+    )

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from service.comments.posting import edit_token_hash
 from service.comments.status import count
 from service.data import Comment, Site, utcnow
+from service.data.versions import bump_pages
 from service.extensions import db
 from service.ratings import votes
 from service.rules.errors import DomainError
@@ -53,6 +54,8 @@ def edit_comment(
         comment.text = change.text
         comment.html = render_comment(change.text)
         comment.edited = utcnow()
+        if comment.status == "approved":
+            bump_pages(comment.page_id)  # readers see the new text
     if change.rating is not None:
         if votes.review_rating(comment) is not None:
             votes.change_review(comment, change.rating)
@@ -74,6 +77,7 @@ def delete_comment(comment_id: int, token: str | None) -> None:
     if comment.status == "approved":
         count(comment.page, -1)
     votes.sync_review(comment, removed=True)
+    bump_pages(comment.page_id)  # the comment, or a placeholder above it, goes
     _remove(comment)
     db.session.commit()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from service.data import Comment, Like, Page
+from service.data.versions import bump_pages
 from service.extensions import db
 from service.rules.errors import DomainError
 
@@ -41,6 +42,7 @@ def set_like(comment_id: int, visitor: str, liked: bool) -> tuple[int, bool]:
             .values(likes=Comment.likes + delta)
             .execution_options(synchronize_session=False)
         )
+        bump_pages(comment.page_id)  # the thread shows the count, and sorts by it
     db.session.commit()
     likes = db.session.scalar(sa.select(Comment.likes).where(Comment.id == comment_id))
     return int(likes or 0), liked

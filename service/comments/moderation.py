@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from service.comments.posting import post_comment
 from service.comments.status import set_status
 from service.data import Comment, Moderator, Page, utcnow
+from service.data.versions import bump_pages
 from service.extensions import db
 from service.rules.errors import ValidationError
 from service.rules.sanitize import render_comment
@@ -78,6 +79,8 @@ def edit_text(moderator: Moderator, comment: Comment, text: str) -> None:
         return
     before = len(comment.text)
     comment.text, comment.html, comment.edited = cleaned, render_comment(cleaned), utcnow()
+    if comment.status == "approved":
+        bump_pages(comment.page_id)  # readers see the new text
     audit.record(
         moderator,
         comment.page.site_id,

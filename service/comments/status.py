@@ -1,7 +1,8 @@
 """A comment's status and the counters that follow it.
 
 Every change of status goes through ``set_status``, so the page's count of published
-comments and a review's rating follow it exactly, in the same transaction.
+comments, a review's rating and the page's version (what cached answers are keyed by)
+follow it exactly, in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ import sqlalchemy as sa
 
 from service.data import Comment, Page
 from service.data.bounds import STATUSES
+from service.data.versions import bump_pages, version_value
 from service.extensions import db
 from service.notify import events
 from service.ratings import votes
 
 
 def count(page: Page, delta: int) -> None:
-    """Change the page's count of published comments (``n = n + d``: concurrent-safe)."""
+    """Change the page's count of published comments (``n = n + d``: concurrent-safe) and,
+    in the same statement, its version: readers see a comment more or less."""
     db.session.execute(
         sa.update(Page)
         .where(Page.id == page.id)
-        .values(comment_count=Page.comment_count + delta)
+        .values(comment_count=Page.comment_count + delta, version=version_value())
         .execution_options(synchronize_session=False)
     )
 
@@ -37,6 +40,8 @@ def set_status(comment: Comment, status: str) -> None:
         count(comment.page, -1)
     elif status == "approved":
         count(comment.page, +1)
+    elif "deleted" in (before, status):
+        bump_pages(comment.page_id)  # a deleted comment shows while replies hang from it
     votes.sync_review(comment)
     if status == "approved":
         events.comment_published(comment)

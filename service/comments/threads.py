@@ -165,6 +165,24 @@ def _visible_to(viewer: str | None) -> sa.ColumnElement[bool]:
     return sa.or_(visible, sa.and_(Comment.shadow.is_(True), Comment.visitor == viewer))
 
 
+def hides_from_others(page: Page | None, viewer: str) -> bool:
+    """Whether the page has comments only this viewer sees (a shadow-banned author's own):
+    then their thread is not the public one."""
+    if page is None:
+        return False
+    found = db.session.scalar(
+        sa.select(Comment.id)
+        .where(
+            Comment.visitor == viewer,
+            Comment.page_id == page.id,
+            Comment.shadow.is_(True),
+            Comment.status.not_in(VISIBLE),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def _attach_replies(page: Page, nodes: list[Node], viewer: str | None = None) -> None:
     if not nodes:
         return

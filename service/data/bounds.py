@@ -37,6 +37,8 @@ MAX_ORIGINS = 50  # allowed origins per site
 LINK_LIMIT_MAX = 50  # the "links" policy's threshold
 EDIT_WINDOW_MAX = 7 * 24 * 60 * 60  # seconds
 MAX_COUNT_PAGES = 100  # page ids per counts request
+COUNT_GET_PAGES = 20  # page ids per cacheable GET /api/v1/counts (more: the POST)
+COUNT_GET_URL_MAX = 4000  # bytes of its path and query (gunicorn refuses lines over 4094)
 PAGE_SIZE_MAX = 100  # comments per thread read
 
 # --- closed sets --------------------------------------------------------------------------

@@ -6,6 +6,7 @@ The database enforces what it can: keys, uniqueness, ranges.
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -36,6 +37,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def new_version() -> int:
+    """A fresh version for a site or a page: random, so no other database (a copy, a backup,
+    another service sharing the cache) ever had it (``service.data.versions``)."""
+    return secrets.randbits(62) + 1
+
+
 class Site(db.Model):  # type: ignore[name-defined]
     __tablename__ = "site"
     __table_args__ = (
@@ -64,6 +71,8 @@ class Site(db.Model):  # type: ignore[name-defined]
     # PARLEY_TOKENLESS_POSTS.
     tokenless_posts: Mapped[str | None] = mapped_column(sa.String(16))
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    # Replaced by every settings change: part of every cached answer's key for its pages.
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
 
     pages: Mapped[list[Page]] = relationship(back_populates="site")
 
@@ -108,6 +117,9 @@ class Page(db.Model):  # type: ignore[name-defined]
     ratings_closed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     comments_closed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    # Replaced in the transaction of every write that changes what readers see of the page
+    # (``service.data.versions``): cached answers are keyed by it.
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
 
     site: Mapped[Site] = relationship(back_populates="pages")
     editorial: Mapped[list[EditorialScore]] = relationship(
@@ -119,16 +131,33 @@ class Page(db.Model):  # type: ignore[name-defined]
         return {str(v): int(getattr(self, f"h{v}")) for v in range(1, scale + 1)}
 
 
+TOP_LEVEL = sa.text("parent_id IS NULL")
+
+
 class Comment(db.Model):  # type: ignore[name-defined]
     __tablename__ = "comment"
     __table_args__ = (
         sa.CheckConstraint(sql_in("status", STATUSES), name="status"),
         sa.CheckConstraint("depth >= 0", name="depth"),
         sa.CheckConstraint("likes >= 0", name="likes"),
-        # Thread reads: top-level comments of a page in order, and replies by root.
+        # Thread reads: a page's comments; its top-level ones, and one comment's replies,
+        # in the order shown (partial: PostgreSQL cannot order by the columns after an
+        # ``IS NULL``); replies by root. The moderation queue: one status, newest first; an
+        # author's comments by the email's blind index (migration 0009).
         sa.Index("comment_thread", "page_id", "status", "parent_id", "created", "id"),
+        sa.Index(
+            "comment_top_level",
+            "page_id",
+            "created",
+            "id",
+            "status",
+            sqlite_where=TOP_LEVEL,
+            postgresql_where=TOP_LEVEL,
+        ),
+        sa.Index("comment_children", "parent_id", "created", "id", "status"),
         sa.Index("comment_root", "root_id", "status"),
-        sa.Index("comment_email_index", "email_index"),
+        sa.Index("comment_queue", "status", "created", "id"),
+        sa.Index("comment_email_status", "email_index", "status", "created", "id"),
         # Never reuse a deleted comment's id: a stale reply or permalink must not
         # land on a stranger's newer comment.
         {"sqlite_autoincrement": True},

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import render_template
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from service.data import Address, Comment, Moderator, Page, Role, Site, utcnow
 from service.extensions import db
@@ -51,6 +51,10 @@ def _safely(action: Callable[[Comment], None], comment: Comment) -> None:
     try:
         with db.session.begin_nested():
             action(comment)
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise  # the database is gone: the whole post fails (503), not just its mail
+        log.exception("notifications for comment %s could not be queued", comment.id)
     except Exception:  # a notification must never cost the post or the moderation
         log.exception("notifications for comment %s could not be queued", comment.id)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from service.data import EditorialScore, Page
 from service.data.bounds import EDITORIAL_SCALES, LABEL_MAX, URL_MAX
+from service.data.versions import bump_pages
 from service.rules.errors import DomainError, ValidationError
 from service.rules.validation import clean_http_url
 
@@ -64,6 +65,7 @@ def clean_score(label: str, score: Any, scale: Any, url: str | None) -> Score:
 
 def set_editorial(page: Page, label: str, score: float, scale: int, url: str | None) -> None:
     """Add or replace one named editorial score on a page (values already checked)."""
+    bump_pages(page.id)  # the score box shows it
     existing = next((item for item in page.editorial if item.label == label), None)
     if existing is None:
         page.editorial.append(
@@ -99,3 +101,4 @@ def remove_score(page: Page, label: str) -> None:
     if len(kept) == len(page.editorial):
         raise DomainError("not_found", f"There is no score {label!r} on this page.")
     page.editorial = kept
+    bump_pages(page.id)

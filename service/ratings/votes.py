@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from service.data import Comment, Page, Rating, Site, utcnow
 from service.data.bounds import RATING_SCALES
+from service.data.versions import version_value
 from service.extensions import db
 from service.rules.errors import DomainError, ValidationError
 
@@ -35,6 +36,7 @@ def lock_page(page: Page) -> None:
 
 
 def _apply(page_id: int, value: int, delta: int) -> None:
+    # The aggregate and, in the same statement, the page's version: readers see the change.
     column = f"h{value}"
     db.session.execute(
         sa.update(Page)
@@ -44,6 +46,7 @@ def _apply(page_id: int, value: int, delta: int) -> None:
                 Page.rating_count: Page.rating_count + delta,
                 Page.rating_sum: Page.rating_sum + delta * value,
                 getattr(Page, column): getattr(Page, column) + delta,
+                Page.version: version_value(),
             }
         )
         .execution_options(synchronize_session=False)

@@ -32,6 +32,7 @@ from service.data.bounds import (
     TOKENLESS_POSTS,
     URL_MAX,
 )
+from service.data.versions import bump_pages, bump_site
 from service.extensions import db
 from service.ratings import editorial, votes
 from service.rules.errors import ValidationError
@@ -127,6 +128,9 @@ def change_site(moderator: Moderator | None, site: Site, changes: SiteChanges) -
             scale[0] += " (votes rescaled)"
     changed = scale + audit.changed_fields(site, values)
     if changed:
+        # Any setting may show in every page's answers (scale, edit window, language,
+        # theme...): a new site version renews them all at once, and changes are rare.
+        bump_site(site.id)
         audit.record(moderator, site.id, "site settings", f"site {site.key}", "; ".join(changed))
     return changed
 
@@ -232,6 +236,7 @@ def change_page(moderator: Moderator | None, page: Page, changes: PageChanges) -
     """Apply new settings to a page; returns what changed, as audited."""
     changed = audit.changed_fields(page, _checked_page(page, changes))
     if changed:
+        bump_pages(page.id)  # title, URL, type and closed flags all show
         audit.record(
             moderator, page.site_id, "page settings", f"page {page.key}", "; ".join(changed)
         )

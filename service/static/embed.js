@@ -86,7 +86,8 @@
     return el;
   }
 
-  const query = (ctx) => "site=" + enc(ctx.site) + (ctx.page ? "&page=" + enc(ctx.page) : "");
+  // ctx.page: one page id, or several (GET /api/v1/counts: page=A&page=B).
+  const query = (ctx) => "site=" + enc(ctx.site) + [].concat(ctx.page || []).map((p) => "&page=" + enc(p)).join("");
 
   // A message shown in `box` (after its note line if it has one).
   function flash(box, text, error) {
@@ -646,7 +647,9 @@
 
   /* ------------------------------------------------------------ counts */
 
-  // All count placeholders at once: one POST per site and 100 pages.
+  // All count placeholders at once, per site: one GET when the batch fits (20
+  // pages and a 4,000-byte URL: cacheable, by proxies too), else one POST per
+  // 100 pages.
   function counts(els) {
     const bySite = {};
     for (const el of els) {
@@ -656,16 +659,22 @@
     for (const site in bySite) {
       const list = bySite[site];
       const pages = [...new Set(list.map((x) => x[1].page))];
-      for (let i = 0; i < pages.length; i += 100) {
-        call("POST", "counts", { site }, { pages: pages.slice(i, i + 100) }).then((d) => {
-          for (const [el, ctx] of list) {
-            const n = d.counts[ctx.page];
-            if (!n) continue;
-            let text = n.comments + " " + (n.comments === 1 ? ctx.T.one : ctx.T.many);
-            if (el.dataset.show === "rating" && n.rating_count) text += " \u00b7 \u2605\u00a0" + n.rating_average.toFixed(1);
-            el.textContent = text;
-          }
-        }, () => {});
+      const show = (d) => {
+        for (const [el, ctx] of list) {
+          const n = d.counts[ctx.page];
+          if (!n) continue;
+          let text = n.comments + " " + (n.comments === 1 ? ctx.T.one : ctx.T.many);
+          if (el.dataset.show === "rating" && n.rating_count) text += " \u00b7 \u2605\u00a0" + n.rating_average.toFixed(1);
+          el.textContent = text;
+        }
+      };
+      const one = { site, page: pages };
+      if (pages.length <= 20 && (BASE + "/api/v1/counts?" + query(one)).length <= 4000) {
+        call("GET", "counts", one).then(show, () => {});
+      } else {
+        for (let i = 0; i < pages.length; i += 100) {
+          call("POST", "counts", { site }, { pages: pages.slice(i, i + 100) }).then(show, () => {});
+        }
       }
     }
   }

@@ -1,7 +1,7 @@
-"""The web layer: one subpackage per blueprint (``api``, ``widgets``, ``admin``, ``notify``)
-and what they share: error mapping, request helpers, origin checks and CORS, rate limits,
-headers and session cookies. It parses requests, calls the domain with plain values, and
-renders answers.
+"""The web layer: one subpackage per blueprint (``api``, ``widgets``, ``admin``, ``notify``,
+``ops``) and what they share: error mapping, request helpers, origin checks and CORS, rate
+limits, headers, session cookies and metrics. It parses requests, calls the domain with plain
+values, and renders answers.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.data import bounds
-from service.web import access, errors, headers, limits, origins
+from service.web import access, cache, compress, errors, headers, limits, metrics, origins
 from service.web.requests import UNSAFE_METHODS, external_url
 from service.web.sessions import ScopedSessionInterface
 
@@ -31,8 +31,11 @@ def _read_body_first() -> None:
 def register(app: Flask) -> None:
     """What every request shares: sessions, errors, the body read first, origins, headers."""
     app.session_interface = ScopedSessionInterface()
+    compress.register(app)  # first registered, so it runs last, on the finished answer
+    cache.init_app(app)  # public reads: service.web.cache
     app.jinja_env.globals.update(bounds=bounds, external_url=external_url)
     errors.register(app)
+    metrics.register(app)  # every request counted, errors too (GET /metrics)
     app.before_request(_read_body_first)
     origins.register(app)  # after the body is read: its lookups are a read transaction
     headers.register(app)

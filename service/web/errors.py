@@ -11,7 +11,8 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from service.extensions import db
@@ -78,6 +79,7 @@ CODES: dict[str, tuple[int, str]] = {
     ),
     "link_expired": (410, "the link in the mail has expired"),
     "too_large": (413, "over 128 KiB"),
+    "uri_too_long": (414, "too many page ids or too long a URL for a GET: use the POST form"),
     "unsupported_media_type": (415, ""),
     "validation_failed": (422, "`fields` has a message per invalid or unknown field"),
     "too_fast": (422, "the widget form came back within seconds of being shown"),
@@ -97,6 +99,7 @@ _BY_STATUS = {
     405: ("method_not_allowed", "This method is not allowed here."),
     409: ("conflict", "This conflicts with the current state."),
     413: ("too_large", "The request is too large."),
+    414: ("uri_too_long", "The address is too long."),
     415: ("unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."),
     422: ("validation_failed", INVALID_MESSAGE),
     429: ("rate_limited", "Too many requests. Please wait a moment and try again."),
@@ -173,17 +176,34 @@ _UNAVAILABLE = (
     "disk i/o error",
     "could not connect",
     "connection refused",
+    "connection failed",  # psycopg 3: libpq could not open a connection
     "server closed the connection",
     "terminating connection",
     "the database system is",
+    "not currently accepting connections",
+    "too many connections",
+    "connection is closed",
+    "connection already closed",
+    "consuming input failed",
     "timeout",
 )
 
 
-def _unavailable(exc: OperationalError) -> bool:
-    """Lock time-outs and lost connections are 'busy, retry'; a broken schema is not."""
+def _unavailable(exc: DBAPIError) -> bool:
+    """Lock time-outs and lost connections are 'busy, retry'; a broken schema, or a
+    constraint a value broke, is not."""
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
     text = str(exc.orig).lower()
-    return exc.connection_invalidated or any(marker in text for marker in _UNAVAILABLE)
+    return any(marker in text for marker in _UNAVAILABLE)
+
+
+def _busy() -> Response:
+    return error_response(
+        503, "storage_unavailable", _BY_STATUS[503][1], headers={"Retry-After": RETRY_AFTER_BUSY}
+    )
 
 
 def _internal() -> Response:
@@ -209,23 +229,42 @@ def register(app: Flask) -> None:
     def _http(exc: HTTPException) -> Response:
         return _from_http(exc)
 
-    @app.errorhandler(OperationalError)
-    def _busy(exc: OperationalError) -> Response:
+    @app.errorhandler(DBAPIError)
+    def _db(exc: DBAPIError) -> Response:
         if not _unavailable(exc):
             log.exception("database error")
             return _internal()
         log.warning("database unavailable: %s", exc.orig)
-        return error_response(
-            503,
-            "storage_unavailable",
-            _BY_STATUS[503][1],
-            headers={"Retry-After": RETRY_AFTER_BUSY},
-        )
+        return _busy()
 
-    @app.errorhandler(DBAPIError)
-    def _db(_exc: DBAPIError) -> Response:
-        log.exception("database error")
-        return _internal()
+    @app.errorhandler(PoolTimeoutError)
+    def _pool_exhausted(_exc: PoolTimeoutError) -> Response:
+        log.warning("database unavailable: no pooled connection came free in time")
+        return _busy()
+
+    @app.errorhandler(PendingRollbackError)
+    def _lost_mid_transaction(exc: PendingRollbackError) -> Response:
+        # Code that carried on after a failure it caught (notifications never cost a post)
+        # finds the transaction dead: after a lost connection, that is an outage too.
+        if "reconnect" not in str(exc).lower():
+            log.exception("database error")
+            return _internal()
+        log.warning("database unavailable: the connection was lost during the transaction")
+        return _busy()
+
+    @app.teardown_appcontext
+    def _end_session(_exc: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own removal (teardowns run last registered first).
+        # A connection the database dropped after the answer was made fails the rollback
+        # that ends the session: drop it quietly, or the server would turn the answer
+        # into a 500.
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            if not _unavailable(error):
+                raise
+            log.warning("database unavailable at the end of a request: %s", error.orig)
+            db.session.remove()  # the connection is invalidated now: this only forgets it
 
     @app.errorhandler(Exception)
     def _unexpected(_exc: Exception) -> Response:

@@ -35,6 +35,8 @@ from pydantic_core import PydanticCustomError, core_schema
 from service.config import DEFAULTS
 from service.data import bounds
 from service.data.bounds import (
+    COUNT_GET_PAGES,
+    COUNT_GET_URL_MAX,
     EDITORIAL_SCALES,
     LABEL_MAX,
     MAX_COUNT_PAGES,
@@ -427,6 +429,33 @@ class ThreadQuery(PageQuery):
     ] = Field(DEFAULTS["PARLEY_PAGE_SIZE"], description="How many comments to answer with." + EMPTY)
     parent: Annotated[int | None, Rule(_parent, of("integer", minimum=0, maximum=MAX_ID))] = Field(
         0, description="List the replies of this comment instead (0: top level)." + EMPTY
+    )
+
+
+def _count_pages(value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > COUNT_GET_PAGES:
+        raise DomainError("uri_too_long", f"Ask for at most {COUNT_GET_PAGES} pages per GET.")
+    return list(dict.fromkeys(validation.page_key(item) for item in value))
+
+
+class CountsQuery(SiteQuery):
+    page: Annotated[
+        list[str],
+        Rule(
+            _count_pages,
+            of(
+                "array",
+                maxItems=COUNT_GET_PAGES,
+                items=key(PAGE_KEY_MAX, "A page id") | {"examples": ["/anime/lumen"]},
+            ),
+        ),
+    ] = Field(
+        [],
+        title="CountPages",
+        description=f"A page id, repeated for each page: `page=A&page=B`, up to "
+        f"{COUNT_GET_PAGES} (each trimmed; a repeated one counts once). More than "
+        f"{COUNT_GET_PAGES}, or a URL over {COUNT_GET_URL_MAX:,} bytes (path and query), is "
+        "414 `uri_too_long`: send that batch with `POST /api/v1/counts`.",
     )
 
 

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
+from backends import unavailable
 from harness import (
     ARTIFACTS,
     CHROMIUM,
@@ -43,7 +44,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def _browser_ready() -> None:
     reason = browser_unavailable()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
 
 
 @pytest.fixture(scope="session")

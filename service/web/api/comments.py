@@ -6,11 +6,12 @@ from flask import Response, current_app, jsonify, request
 
 from service.comments import authors, likes, threads
 from service.config import DEFAULTS
-from service.data.bounds import MAX_ID
+from service.data import Site
+from service.data.bounds import COUNT_GET_URL_MAX, MAX_ID
 from service.database import writing
 from service.ratings import summary
 from service.rules.errors import DomainError
-from service.sites.lookup import find_page
+from service.sites.lookup import find_page, get_site
 from service.web import present
 from service.web.api.contract import (
     BAD_REQUEST,
@@ -19,11 +20,14 @@ from service.web.api.contract import (
     ORIGIN,
     UNAVAILABLE,
     Answer,
+    not_modified,
     operation,
     read_body,
     read_headers,
+    read_public_query,
     read_query,
 )
+from service.web.cache import PublicRead, lang, personal_answer
 from service.web.limits import page_limit, post_limit
 from service.web.posting import submit_comment
 from service.web.requests import json_body
@@ -32,6 +36,7 @@ from service.web.schemas import (
     CommentEdit,
     CommentPath,
     Counts,
+    CountsQuery,
     CountsRequest,
     Edited,
     EditTokenHeader,
@@ -43,6 +48,7 @@ from service.web.schemas import (
     SiteQuery,
     Thread,
     ThreadQuery,
+    validated,
 )
 
 WINDOW = DEFAULTS["PARLEY_EDIT_WINDOW"] // 60
@@ -68,18 +74,42 @@ def comment_id_in_range(comment_id: int) -> int:
     "listComments",
     "Read a page's thread",
     "Top-level comments (or one comment's replies), paged with a cursor, each with its first "
-    "replies nested. A page nobody commented on reads as an empty thread. With a visitor key, "
-    "a shadow-banned author also sees their own comments (such answers are never cached).",
-    answers={"200": Answer("The thread.", Thread)},
+    "replies nested. A page nobody commented on reads as an empty thread. The answer is "
+    "public and cached: it carries an `ETag` (304 to `If-None-Match`) and "
+    f"`Cache-Control: public`, and varies with `{VISITOR}`. With a visitor key it is "
+    "personal (`Cache-Control: private, no-store`, no `ETag`): a shadow-banned author also "
+    "sees their own comments.",
+    answers={"200": Answer("The thread.", Thread, cached=True), "304": not_modified()},
     parameters=(ThreadQuery, MaybeVisitorHeader),
     errors=("invalid_query", "bad_visitor", "site_not_found", UNAVAILABLE),
 )
 def list_comments() -> Response:
-    site, query = read_query(ThreadQuery, page_size=current_app.config["PARLEY_PAGE_SIZE"])
+    page_size = current_app.config["PARLEY_PAGE_SIZE"]
+    query = read_public_query(ThreadQuery, page_size=page_size)
+    if query.cursor:
+        threads.decode_cursor(query.sort, query.cursor)  # refused before any lookup
+    personal = False
+    if request.headers.get(VISITOR):
+        site, _ = read_query(ThreadQuery, page_size=page_size)
+        viewer = read_headers(MaybeVisitorHeader, site_id=site.id).visitor
+        if viewer is not None and threads.hides_from_others(find_page(site, query.page), viewer):
+            # A shadow-banned author's own hidden comments: read for them alone, never stored.
+            return personal_answer(_thread(site, query, viewer))
+        personal = viewer is not None  # the public thread, told as theirs
+    params = (query.sort, query.cursor, query.limit, query.parent, lang())
+    read = PublicRead("thread", query.site, [query.page], params, vary=(VISITOR,))
+
+    def render() -> Response:
+        return _thread(get_site(query.site), query, None)
+
+    return read.personal(render) if personal else read.shared(render)
+
+
+def _thread(site: Site, query: ThreadQuery, viewer: str | None) -> Response:
     page = find_page(site, query.page)
     thread = threads.read_thread(
         page,
-        viewer=read_headers(MaybeVisitorHeader, site_id=site.id).visitor,
+        viewer=viewer,
         sort=query.sort,
         cursor=query.cursor,
         limit=query.limit,
@@ -213,7 +243,8 @@ def delete_comment(comment_id: int) -> Response:
     "/counts",
     "countComments",
     "Counts for many pages",
-    "For listing pages that show a count next to each link.",
+    "For listing pages that show a count next to each link. `GET /api/v1/counts` gives the "
+    "same answer for up to 20 pages, cacheable.",
     answers={"200": Answer("The counts.", Counts)},
     tag="counts",
     parameters=(SiteQuery,),
@@ -223,6 +254,41 @@ def delete_comment(comment_id: int) -> Response:
 def counts() -> Response:
     site, _ = read_query(SiteQuery)
     keys = read_body(CountsRequest).pages
+    read = PublicRead("counts", site.key, keys)
+    return read.personal(lambda: _counts(site, keys))  # a POST: nobody else keeps it
+
+
+@operation(
+    "get",
+    "/counts",
+    "getCounts",
+    "Counts for a few pages, cacheable",
+    "The answer of `POST /api/v1/counts` for up to 20 pages named in the query, public and "
+    "cached: an `ETag` (304 to `If-None-Match`) and `Cache-Control: public`.",
+    answers={"200": Answer("The counts.", Counts, cached=True), "304": not_modified()},
+    tag="counts",
+    parameters=(CountsQuery,),
+    errors=("invalid_query", "site_not_found", "uri_too_long", UNAVAILABLE),
+)
+def counts_get() -> Response:
+    target = len(request.script_root.encode() + request.path.encode()) + len(request.query_string)
+    if target + 1 > COUNT_GET_URL_MAX:
+        raise DomainError(
+            "uri_too_long",
+            f"The address is over {COUNT_GET_URL_MAX:,} bytes: ask for these pages with "
+            "POST /api/v1/counts.",
+        )
+    values = {"site": request.args.get("site"), "page": request.args.getlist("page")}
+    try:
+        query = validated(CountsQuery, values)
+    except DomainError:
+        read_query(SiteQuery)  # an unknown site is answered first
+        raise
+    read = PublicRead("counts", query.site, query.page)
+    return read.shared(lambda: _counts(get_site(query.site), query.page))
+
+
+def _counts(site: Site, keys: list[str]) -> Response:
     counted = threads.comment_counts(site.id, keys)
     rated = summary.counts(site, keys)
     return jsonify(

@@ -29,7 +29,7 @@ INVALID = ("validation_failed", "too_fast")
 UNAVAILABLE = "storage_unavailable"
 READ = (*BAD_REQUEST, *NOT_FOUND, UNAVAILABLE)
 BODY = (*READ, "too_large", "unsupported_media_type", *INVALID)
-PERSONAL = f"Personal: never cached (`Cache-Control: no-store`, `Vary: {VISITOR}`)."
+PERSONAL = f"Personal: never cached (`Cache-Control: private, no-store`, `Vary: {VISITOR}`)."
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,16 @@ class Answer:
     description: str
     body: type[BaseModel] | Json | None = None
     retry_after: bool = False
+    # A public read: `ETag` and `Cache-Control` headers (``service.web.cache``).
+    cached: bool = False
+
+
+def not_modified() -> Answer:
+    """A public read's 304."""
+    return Answer(
+        "Not modified: the `ETag` sent in `If-None-Match` is still current (no body; the "
+        "same `ETag` and `Cache-Control`)."
+    )
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,17 @@ def read_query(model: type[Q], **context: Any) -> tuple[Site, Q]:
             get_site(validation.site_key(values["site"]))
         raise
     return get_site(query.site), query
+
+
+def read_public_query(model: type[Q], **context: Any) -> Q:
+    """The parameters ``model`` declares, validated without looking the site up (a public
+    read looks it up with its versions); refused as ``read_query`` refuses them."""
+    values = {name: request.args.get(name) for name in model.model_fields}
+    try:
+        return validated(model, values, **context)
+    except DomainError:
+        read_query(model, **context)  # the same refusal, an unknown site's first
+        raise
 
 
 def read_headers(model: type[P], **context: Any) -> P:

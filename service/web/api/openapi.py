@@ -55,6 +55,7 @@ ERRORS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "404": ("NotFound", "Not found", ("site_not_found", "not_found")),
     "409": ("Duplicate", "Posted already", ("duplicate",)),
     "413": ("TooLarge", "Body too large", ("too_large",)),
+    "414": ("UriTooLong", "URL too long", ("uri_too_long",)),
     "415": ("UnsupportedMediaType", "Body is not JSON", ("unsupported_media_type",)),
     "422": ("InvalidFields", "Invalid fields", ("validation_failed", "too_fast")),
     "429": ("RateLimited", "Too many requests", ("rate_limited",)),
@@ -168,6 +169,11 @@ def answer(declared: Answer) -> Json:
         response["content"] = content(declared.body)
     if declared.retry_after:
         response["headers"] = {"Retry-After": ref("headers", "RetryAfter")}
+    if declared.cached:
+        response["headers"] = {
+            "ETag": ref("headers", "ETag"),
+            "Cache-Control": ref("headers", "CacheControl"),
+        }
     return response
 
 
@@ -242,7 +248,18 @@ def _document() -> Json:
                     "description": "Seconds to wait.",
                     "required": True,
                     "schema": of("string", pattern="^[0-9]+$"),
-                }
+                },
+                "ETag": {
+                    "description": "A public answer's version (weak: the same for every "
+                    "compression); send it back in `If-None-Match` for a 304. Absent from "
+                    "personal answers.",
+                    "schema": of("string"),
+                },
+                "CacheControl": {
+                    "description": "Public answers: `public`, a short `max-age` and "
+                    "`stale-while-revalidate`; personal ones: `private, no-store`.",
+                    "schema": of("string"),
+                },
             },
             "responses": {
                 name: failure(status, codes) for status, (name, _, codes) in ERRORS.items()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from service.comments import likes
 from service.database import writing
 from service.ratings import summary, votes
 from service.rules import visitors
-from service.sites.lookup import find_page, get_or_create_page
+from service.sites.lookup import find_page, get_or_create_page, get_site
 from service.web.api.comments import comment_id_in_range
 from service.web.api.contract import (
     BAD_REQUEST,
@@ -19,11 +19,14 @@ from service.web.api.contract import (
     PERSONAL,
     UNAVAILABLE,
     Answer,
+    not_modified,
     operation,
     read_body,
     read_headers,
+    read_public_query,
     read_query,
 )
+from service.web.cache import PublicRead, lang, personal_answer
 from service.web.limits import like_limit, visitor_issue_limit, vote_limit
 from service.web.requests import service_origin, stored_address
 from service.web.schemas import (
@@ -45,9 +48,7 @@ KEYED = (PageQuery, VisitorHeader)
 
 def _personal(response: Response) -> Response:
     # The answer depends on the visitor header: never share it between visitors.
-    response.headers["Cache-Control"] = "no-store"
-    response.vary.add(visitors.HEADER)
-    return response
+    return personal_answer(response)
 
 
 @operation(
@@ -79,16 +80,31 @@ def issue_visitor() -> tuple[Response, int]:
     "getRating",
     "A page's rating",
     "The votes' count, average and histogram, the owner's editorial scores, and (with a key) "
-    f"this visitor's own vote. A page nobody rated reads as empty. {PERSONAL}",
-    answers={"200": Answer("The rating.", RatingSummary)},
+    "this visitor's own vote. A page nobody rated reads as empty. Without a key the answer "
+    "is public and cached (`yours` null): an `ETag` (304 to `If-None-Match`) and "
+    f"`Cache-Control: public`, varying with `{VISITOR}`. With a key: {PERSONAL}",
+    answers={
+        "200": Answer("The rating.", RatingSummary, cached=True),
+        "304": not_modified(),
+    },
     tag="ratings",
     parameters=(PageQuery, MaybeVisitorHeader),
     errors=("invalid_query", "bad_visitor", "site_not_found", UNAVAILABLE),
 )
 def get_ratings() -> Response:
-    site, query = read_query(PageQuery)
-    visitor = read_headers(MaybeVisitorHeader, site_id=site.id).visitor
-    return _personal(jsonify(summary.summary(site, find_page(site, query.page), visitor)))
+    if request.headers.get(VISITOR):
+        site, query = read_query(PageQuery)
+        visitor = read_headers(MaybeVisitorHeader, site_id=site.id).visitor
+        if visitor is not None:
+            return _personal(jsonify(summary.summary(site, find_page(site, query.page), visitor)))
+    query = read_public_query(PageQuery)
+    read = PublicRead("rating", query.site, [query.page], (lang(),), vary=(VISITOR,))
+
+    def render() -> Response:
+        site = get_site(query.site)
+        return jsonify(summary.summary(site, find_page(site, query.page), None))
+
+    return read.shared(render)
 
 
 @operation(

@@ -1,4 +1,5 @@
-"""The thread and rating fragments: public, the same for every visitor, so cacheable."""
+"""The thread and rating fragments: public, the same for every visitor, so served from the
+shared cache with an ETag (``service.web.cache``)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ from service.data import Site
 from service.data.bounds import MAX_ID
 from service.ratings import summary
 from service.rules import validation
-from service.sites.lookup import find_page
+from service.sites.lookup import find_page, get_site
 from service.web import present
-from service.web.requests import site_and_page
+from service.web.cache import PublicRead, lang
 from service.web.widgets import bp
 
-FRAGMENT_MAX_AGE = 30
 THREAD_PAGE = 100
 
 
@@ -56,32 +56,57 @@ def star_id(value: str) -> str:
     return format(zlib.crc32(value.encode()), "08x")
 
 
-def _public(html: str) -> Response:
-    response = Response(html, mimetype="text/html")
-    response.headers["Cache-Control"] = f"public, max-age={FRAGMENT_MAX_AGE}"
-    return response
+def _no_flashes(*_args: object, **_kwargs: object) -> list[object]:
+    # A shared answer shows nobody's messages (and leaves their session alone).
+    return []
+
+
+def _fragment(template: str, **context: object) -> Response:
+    html = render_template(template, get_flashed_messages=_no_flashes, **context)
+    return Response(html, mimetype="text/html")
+
+
+def _query() -> tuple[str, str]:
+    """The site and page keys, checked; the site is looked up with the versions."""
+    site = validation.site_key(request.args.get("site"))
+    return site, validation.page_key(request.args.get("page"))
 
 
 @bp.get("/widget/comments")
 def comments_fragment() -> Response:
-    """The public thread fragment: the same for every visitor, so cacheable."""
-    site, key = site_and_page()
-    context = thread_context(site, key)
+    """The public thread fragment: the same for every visitor, so cached and cacheable."""
+    site_key, key = _query()
+    parent = validation.query_int("parent", request.args.get("parent"), 0, 0, MAX_ID)
+    cursor = request.args.get("cursor") or None
+    if cursor:
+        threads.decode_cursor("oldest", cursor)  # refused before any lookup
     # part=1: only the comments of a later page, for the loader to append.
-    template = "widget/_more.html" if request.args.get("part") == "1" else "widget/comments.html"
-    return _public(render_template(template, **context))
+    part = request.args.get("part") == "1"
+    read = PublicRead("comments-fragment", site_key, [key], (part, cursor, parent, lang()))
+
+    def render() -> Response:
+        site = get_site(site_key)
+        template = "widget/_more.html" if part else "widget/comments.html"
+        return _fragment(template, **thread_context(site, key))
+
+    return read.shared(render)
 
 
 @bp.get("/widget/rating")
 def rating_fragment() -> Response:
     """The public score box: the same for every visitor; their own vote comes as JSON."""
-    site, key = site_and_page()
-    html = render_template(
-        "widget/rating.html",
-        site=site,
-        page_key=key,
-        rate_action=None,
-        csrf_token_value=None,
-        **rating_context(site, key),
-    )
-    return _public(html)
+    site_key, key = _query()
+    read = PublicRead("rating-fragment", site_key, [key], (lang(),))
+
+    def render() -> Response:
+        site = get_site(site_key)
+        return _fragment(
+            "widget/rating.html",
+            site=site,
+            page_key=key,
+            rate_action=None,
+            csrf_token_value=None,
+            **rating_context(site, key),
+        )
+
+    return read.shared(render)

@@ -159,7 +159,8 @@ def thread_page() -> BaseResponse:
         **thread_context(site, key),
     )
     response = Response(html, status=status, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
+    # Forms, flash messages and the reader's own vote: never kept for anyone else.
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Content-Security-Policy"] = page_csp(frame_ancestors(site))
     return response
