@@ -12,6 +12,7 @@ import gzip
 import re
 import secrets
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -117,20 +118,52 @@ def vote(client: FlaskClient, key: str, value: int, page: str = PAGE) -> None:
 
 @contextmanager
 def statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements the app runs inside the block (transaction control left out)."""
+    """The SQL statements the database is sent inside the block (transaction control left
+    out), read at the driver: statements run on a raw pooled connection count too."""
     seen: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def record(statement: str) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
             seen.append(statement)
 
+    def watch(dbapi_connection: Any, *_args: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(record)
+        else:  # psycopg: a cursor class that notes what it executes
+            dbapi_connection.cursor_factory = _recording_cursor(
+                dbapi_connection.cursor_factory, record
+            )
+
+    def unwatch(dbapi_connection: Any, *_args: Any) -> None:
+        if dbapi_connection is None:  # invalidated
+            return
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(None)
+        else:
+            dbapi_connection.cursor_factory = getattr(
+                dbapi_connection.cursor_factory, "watched", dbapi_connection.cursor_factory
+            )
+
     with app.app_context():
         engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
+    sa.event.listen(engine, "checkout", watch)
+    sa.event.listen(engine, "checkin", unwatch)
     try:
         yield seen
     finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
+        sa.event.remove(engine, "checkout", watch)
+        sa.event.remove(engine, "checkin", unwatch)
+
+
+def _recording_cursor(factory: Any, record: Callable[[str], None]) -> Any:
+    class Recording(factory):
+        watched = factory
+
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            record(str(query))
+            return super().execute(query, *args, **kwargs)
+
+    return Recording
 
 
 @contextmanager

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -63,16 +65,78 @@ class Stamp:
     pages: tuple[tuple[str, tuple[int, int] | None], ...]
 
 
+_SITE = Site.__table__
+_PAGE = Page.__table__
+
+
+@lru_cache(maxsize=64)
+def _stamp_sql(dialect: sa.Dialect, count: int) -> tuple[str, tuple[str, ...] | None]:
+    """The stamp query for ``count`` page keys, compiled once per dialect and count: its
+    text and, for a positional parameter style, the order of its parameters."""
+    keys: list[sa.BindParameter[str]] = [sa.bindparam(f"key_{n}") for n in range(count)]
+    statement = (
+        sa.select(_SITE.c.id, _SITE.c.version, _PAGE.c.key, _PAGE.c.id, _PAGE.c.version)
+        .select_from(_SITE)
+        .outerjoin(
+            _PAGE,
+            sa.and_(_PAGE.c.site_id == _SITE.c.id, _PAGE.c.key.in_(keys)) if keys else sa.false(),
+        )
+        .where(_SITE.c.key == sa.bindparam("site"))
+    )
+    compiled = statement.compile(dialect=dialect)
+    order = compiled.positiontup
+    return compiled.string, tuple(order) if order is not None else None
+
+
+def _read(engine: sa.Engine, sql: str, params: dict[str, Any] | tuple[Any, ...]) -> list[Any]:
+    """One statement on a pooled DBAPI connection of its own (checked out with the pool's
+    ping), errors raised as SQLAlchemy's so the web layer maps an outage to 503."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    raw = None
+    try:
+        raw = engine.raw_connection()
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+    except dbapi_error as error:
+        lost = raw is None or engine.dialect.is_disconnect(error, raw.dbapi_connection, None)
+        if raw is not None and lost:
+            raw.invalidate(error)
+        raise sa.exc.DBAPIError.instance(
+            sql,
+            None,
+            error,
+            dbapi_error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=engine.dialect,
+        ) from error
+    finally:
+        if raw is not None:
+            raw.close()  # back to the pool, rolled back
+
+
 def stamp(site_key: str, page_keys: Sequence[str]) -> Stamp | None:
     """The versions of a site and of some of its pages, in one indexed query; None when
-    there is no such site."""
+    there is no such site.
+
+    Every public read asks this first, so it skips the ORM and SQLAlchemy's execution
+    layer: the statement is compiled once per number of pages and runs on a pooled
+    connection of its own, outside the request's session. What it reads is what has been
+    committed, and a conditional read answered 304 never starts a session.
+    """
+    return stamp_on(db.engine, site_key, page_keys)
+
+
+def stamp_on(engine: sa.Engine, site_key: str, page_keys: Sequence[str]) -> Stamp | None:
+    """``stamp`` with the engine given, for callers outside an application context."""
     keys = list(dict.fromkeys(page_keys))
-    rows = db.session.execute(
-        sa.select(Site.id, Site.version, Page.key, Page.id, Page.version)
-        .select_from(Site)
-        .outerjoin(Page, sa.and_(Page.site_id == Site.id, Page.key.in_(keys)))
-        .where(Site.key == site_key)
-    ).all()
+    sql, order = _stamp_sql(engine.dialect, len(keys))
+    named: dict[str, Any] = {"site": site_key, **{f"key_{n}": key for n, key in enumerate(keys)}}
+    rows = _read(engine, sql, tuple(named[name] for name in order) if order is not None else named)
     if not rows:
         return None
     found = {key: (ident, version) for _, _, key, ident, version in rows if key is not None}

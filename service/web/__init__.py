@@ -10,7 +10,7 @@ from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.data import bounds
-from service.web import access, cache, compress, errors, headers, limits, metrics, origins
+from service.web import access, cache, compress, errors, front, headers, limits, metrics, origins
 from service.web.requests import UNSAFE_METHODS, external_url
 from service.web.sessions import ScopedSessionInterface
 
@@ -40,7 +40,8 @@ def register(app: Flask) -> None:
     origins.register(app)  # after the body is read: its lookups are a read transaction
     headers.register(app)
     app.after_request(limits.refund_unstored)
-    # Outermost, around the proxy handling too: one access line per request, no personal data.
+    # Kept public answers replayed before Flask is entered (service.web.front); outermost,
+    # around the proxy handling too: one access line per request, no personal data.
     app.wsgi_app = access.AccessLog(  # type: ignore[method-assign]
-        app.wsgi_app, int(app.config["PARLEY_TRUSTED_PROXIES"])
+        front.FrontCache(app.wsgi_app, app), int(app.config["PARLEY_TRUSTED_PROXIES"])
     )

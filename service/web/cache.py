@@ -38,7 +38,7 @@ from service.data import versions
 from service.data.bounds import LANGUAGE_MAX, LANGUAGE_PATTERN
 from service.rules import visitors
 from service.sites.lookup import get_site
-from service.web import compress, metrics
+from service.web import compress, front, metrics
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,12 @@ PUBLIC = f"public, max-age={MAX_AGE}, stale-while-revalidate={STALE}"
 PRIVATE = "private, no-store"
 ROOT = Path(__file__).resolve().parents[2]
 # The settings that shape public answers besides the stored rows.
-SHAPING = ("PARLEY_PUBLIC_URL", "PARLEY_REPLIES_PER_PARENT", "PARLEY_PAGE_SIZE")
+SHAPING = (
+    "PARLEY_PUBLIC_URL",
+    "PARLEY_ALLOWED_ORIGINS",
+    "PARLEY_REPLIES_PER_PARENT",
+    "PARLEY_PAGE_SIZE",
+)
 
 
 @once
@@ -183,6 +188,7 @@ class PublicRead:
         self.key = _key(kind, found, params)
         self.etag = self.key[:32]
         self.vary = tuple(vary)
+        self.site, self.pages, self.stamp = site, tuple(pages), found
 
     def shared(self, render: Callable[[], Response]) -> Response:
         """The answer for everyone: from the cache (``render`` on a miss), with the ETag and
@@ -197,6 +203,10 @@ class PublicRead:
         # A 304 carries what the 200 would: one Vary for every size of answer.
         for header in ("Accept-Encoding", *self.vary):
             response.vary.add(header)
+        # The finished answer may be replayed for the same request (service.web.front).
+        request.environ[front.MARK] = front.Mark(
+            self.site, self.pages, self.stamp, self.etag, request.endpoint or ""
+        )
         return response
 
     def personal(self, render: Callable[[], Response]) -> Response:

@@ -65,16 +65,21 @@ def _started(_sender: Flask, **_extra: Any) -> None:
     g.parley_metrics_started = time.perf_counter()
 
 
+def observe(endpoint: str, method: str, status: int, seconds: float | None) -> None:
+    """Count one answered request (``seconds``: its time in the application, if known)."""
+    REQUESTS.labels(endpoint=endpoint, method=method, status=str(status)).inc()
+    if seconds is not None:
+        LATENCY.labels(endpoint=endpoint).observe(seconds)
+    if status == 503:
+        UNAVAILABLE.labels(endpoint=endpoint).inc()
+
+
 def _finished(_sender: Flask, response: Response, **_extra: Any) -> None:
     started = g.pop("parley_metrics_started", None)
     rule = request.url_rule
     endpoint = (rule.endpoint if rule is not None else None) or UNMATCHED
-    status = response.status_code
-    REQUESTS.labels(endpoint=endpoint, method=request.method, status=str(status)).inc()
-    if started is not None:
-        LATENCY.labels(endpoint=endpoint).observe(time.perf_counter() - started)
-    if status == 503:
-        UNAVAILABLE.labels(endpoint=endpoint).inc()
+    elapsed = time.perf_counter() - started if started is not None else None
+    observe(endpoint, request.method, response.status_code, elapsed)
 
 
 def register(app: Flask) -> None:

@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, current_app, has_request_context, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
@@ -44,6 +44,13 @@ class ScopedSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_httponly(self, app: Flask) -> bool:
         return True
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # Most requests (public reads, the API) carry no session cookie: give them an empty
+        # session without building a signer.
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
     def get_signing_serializer(self, app: Flask) -> Any:
         # A public cookie must never pass for an admin one: each has its own salt.
