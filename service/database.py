@@ -44,16 +44,33 @@ def writing() -> Iterator[None]:
 
     A read transaction still open from lookups before it is ended first: SQLite cannot
     turn a read into a write once another connection has written meanwhile ("database is
-    locked" at once, whatever the busy timeout). Objects read before are reloaded when
-    used. The caller commits inside the block.
+    locked" at once, whatever the busy timeout). What those lookups loaded is kept as it
+    was read, not read again: the block writes counters as SQL expressions
+    (``n = n + 1``), never from values read before. The caller commits inside the block.
     """
-    if db.session().in_transaction():
-        db.session.commit()
+    session = db.session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            session.commit()
+        else:
+            commit_keeping_loaded()
     token = _write_intent.set(True)
     try:
         yield
     finally:
         _write_intent.reset(token)
+
+
+def commit_keeping_loaded() -> None:
+    """Commit, leaving what the session loaded or wrote as it is rather than expired, for a
+    request that answers with what it just stored (no reload of each row it shows)."""
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def _owner_only(cursor: sqlite3.Cursor) -> None:

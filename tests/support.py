@@ -261,3 +261,39 @@ def redis_limited_config(instance: Path, database_url: str, **overrides: Any) ->
         RATELIMIT_KEY_PREFIX=f"parley-test-{secrets.token_hex(4)}",
         **overrides,
     )
+
+
+# --- the statements SQLite runs ----------------------------------------------------------------
+
+
+def trace_statements(app: Flask) -> list[str]:
+    """Every statement SQLite runs for this app from now on, as the driver sends it (raw
+    pooled connections too)."""
+    statements: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
+
+    with app.app_context():
+        db.engine.dispose()  # new connections only, so every one is traced
+        sa.event.listen(db.engine, "connect", trace)
+    return statements
+
+
+def begins_during(statements: list[str], request: Any) -> tuple[list[str], list[str]]:
+    """Run ``request``; the BEGINs it caused, and every statement it caused (normalised)."""
+    start = len(statements)
+    request()
+    during = [" ".join(s.split()).upper() for s in statements[start:]]
+    return [s for s in during if s.startswith("BEGIN")], during
+
+
+def transactions(statements: list[str]) -> list[tuple[str, list[str]]]:
+    """The statements grouped by transaction: (its BEGIN, what ran in it)."""
+    found: list[tuple[str, list[str]]] = []
+    for statement in statements:
+        if statement.startswith("BEGIN"):
+            found.append((statement, []))
+        elif found and not statement.startswith(("COMMIT", "ROLLBACK")):
+            found[-1][1].append(statement)
+    return found

@@ -417,7 +417,7 @@ def test_an_accepted_review_is_the_visitors_rating(client: FlaskClient) -> None:
     """Server bug: a review taken for a retry answers 200 and drops its rating.
 
     The document says a review's rating becomes the visitor's rating. The retry check
-    (``comments._duplicate_of``: same email, address, page and text within the window)
+    (``comments.retries.duplicate_of``: same email, address, page and text within the window)
     ignores `rating` and the visitor key, so a second review with the same text, from another
     visitor or with another rating, answers 200 with the first comment and stores nothing.
     """

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from service.comments.posting import edit_token_hash
+from service.comments.retries import edit_token_hash
 from service.comments.status import count
 from service.data import Comment, Site, utcnow
 from service.data.versions import bump_pages

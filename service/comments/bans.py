@@ -142,12 +142,37 @@ def find(
     return list(db.session.scalars(sa.select(Ban).where(Ban.site_id == site_id, sa.or_(*wanted))))
 
 
+_BAN = Ban.__table__
+# Built once: every post asks it. A value that is None matches no row (``= NULL``).
+_MATCHING = (
+    sa.select(_BAN.c.id)
+    .where(
+        _BAN.c.site_id == sa.bindparam("site_id"),
+        sa.or_(
+            sa.and_(_BAN.c.kind == "email", _BAN.c.value == sa.bindparam("email")),
+            sa.and_(_BAN.c.kind == "address", _BAN.c.value == sa.bindparam("address")),
+            sa.and_(_BAN.c.kind == "visitor", _BAN.c.value == sa.bindparam("visitor")),
+        ),
+    )
+    .order_by(_BAN.c.shadow, _BAN.c.id)
+    .limit(1)
+)
+
+
 def matching(
     site: Site, *, email_index: str, address: str | None, visitor: str | None
 ) -> Ban | None:
     """The ban that applies to a new comment, a plain ban before a shadow one."""
-    found = find(site.id, email_index=email_index, address=address, visitor=visitor)
-    return min(found, key=lambda ban: ban.shadow, default=None)
+    found = db.session.connection().scalar(
+        _MATCHING,
+        {
+            "site_id": site.id,
+            "email": email_index or None,
+            "address": address_value(address) if address else None,
+            "visitor": visitor or None,
+        },
+    )
+    return db.session.get(Ban, found) if found is not None else None
 
 
 def of_author(comment: Comment) -> list[Ban]:

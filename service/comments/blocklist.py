@@ -58,9 +58,14 @@ def find(site: Site, value: str) -> BlockedWord | None:
     return next((entry for entry in words(site) if entry.word.casefold() == word), None)
 
 
+_WORDS = sa.select(BlockedWord.__table__.c.word).where(
+    BlockedWord.__table__.c.site_id == sa.bindparam("site_id")
+)  # built once: every post asks it
+
+
 def blocked_word(site: Site, text: str) -> str | None:
     """The first blocked word or phrase that appears in the text (whole words, any case)."""
-    listed = db.session.scalars(sa.select(BlockedWord.word).where(BlockedWord.site_id == site.id))
+    listed = db.session.connection().scalars(_WORDS, {"site_id": site.id})
     lowered = text.casefold()
     for word in listed:
         if re.search(rf"(?<!\w){re.escape(word.casefold())}(?!\w)", lowered):

@@ -78,7 +78,7 @@ def trusted(site: Site, *, email_index: str, visitor: str | None) -> bool:
 
 def decide(
     site: Site,
-    page: Page,
+    page: Page | None,
     html: str,
     text: str,
     *,
@@ -89,7 +89,7 @@ def decide(
 ) -> Decision:
     """The status of a new comment; raises for a banned author, a link flood, or a post
     without a token where the site refuses those."""
-    if page.comments_closed:
+    if page is not None and page.comments_closed:
         raise DomainError("comments_closed", "Comments are closed on this page.")
     rule = tokenless_posts(site) if tokenless else "policy"
     if rule == "refuse":

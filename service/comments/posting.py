@@ -8,16 +8,20 @@ anonymised address, the service's origin) and never reads the request.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
-from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import current_app
 
 from service.comments import policy
+from service.comments.retries import (
+    duplicate_of,
+    edit_token_hash,
+    issue_edit_token,
+    proven_author,
+    same_rating,
+)
 from service.comments.status import count
-from service.data import Comment, Moderator, Page, Site, utcnow
+from service.data import Comment, Moderator, Page, Site
 from service.extensions import db
 from service.notify import events
 from service.ratings import votes
@@ -25,18 +29,38 @@ from service.rules import privacy
 from service.rules.errors import DomainError, ValidationError
 from service.rules.sanitize import render_comment
 from service.rules.validation import CommentInput
-from service.sites.lookup import get_or_create_page
-
-_EDIT_PURPOSE = "edit-token"
+from service.sites.lookup import find_page, get_or_create_page
 
 
 @dataclass(frozen=True)
 class Posted:
-    """A stored comment and the edit token its author gets once."""
+    """A stored comment, the edit token its author gets once, and its review's rating (a
+    retry's first comment has the same one)."""
 
     comment: Comment
     edit_token: str
     duplicate: bool = False
+    rating: int | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What ``prepare_post`` found out before anything is written: the page (None: it is
+    created by the post), the parent, the rendered text and the policy's decision."""
+
+    site: Site
+    page_key: str
+    page: Page | None
+    data: CommentInput
+    email_index: str
+    parent: Comment | None
+    html: str
+    decision: policy.Decision
+    address: str | None
+    service_origin: str
+    visitor: str | None
+    moderator: Moderator | None
+    edit_token: str | None
 
 
 def post_comment(
@@ -53,34 +77,49 @@ def post_comment(
 ) -> Posted:
     """Store a new comment, reply or review and return it with its edit token; caller commits.
 
+    ``prepare_post`` then ``store_post``, for callers already inside ``writing()``. A
+    request that posts calls them apart, so its reads come before the write transaction.
+    """
+    return store_post(
+        prepare_post(
+            site,
+            page_key,
+            data,
+            address=address,
+            service_origin=service_origin,
+            visitor=visitor,
+            moderator=moderator,
+            edit_token=edit_token,
+            tokenless=tokenless,
+        )
+    )
+
+
+def prepare_post(
+    site: Site,
+    page_key: str,
+    data: CommentInput,
+    *,
+    address: str | None,
+    service_origin: str,
+    visitor: str | None = None,
+    moderator: Moderator | None = None,
+    edit_token: str | None = None,
+    tokenless: bool = False,
+) -> Prepared:
+    """Everything a post reads and decides before it writes: the page, the parent, the
+    rendered text, bans, blocked words and the site's policy. Raises what refuses the post.
+
     A review (``data.rating`` given) needs the visitor's key hash: its rating becomes that
     visitor's one rating for the page. A moderator's comment is published at once, marked
     as theirs, and no policy applies to it. ``tokenless``: the post brought neither a form
     token nor an API token (``policy.decide`` applies the site's rule for those).
-
-    The same author's same text on the same page within the duplicate window is a retry,
-    not a new comment: a caller proven to be that author (the same visitor key, the first
-    comment's ``edit_token``, or a moderator) gets the first comment and its token back;
-    anyone else is refused (409 ``duplicate``, naming the first comment) and nothing is
-    stored.
     """
     if data.rating is not None and visitor is None:
         raise DomainError("visitor_required", "A review needs a visitor key.")
-    page = get_or_create_page(
-        site, page_key, title=data.title, url=data.url, service_origin=service_origin
-    )
+    page = find_page(site, page_key)
     email_index = privacy.email_index(data.email)
     parent = _resolve_parent(page, data.parent, by_moderator=moderator is not None)
-    first = _duplicate_of(page, parent, email_index, data.text)
-    if first is not None and _same_rating(first, data.rating):
-        if moderator is not None or _proven(first, visitor, edit_token):
-            return Posted(first, issue_edit_token(first), duplicate=True)
-        raise DomainError(
-            "duplicate",
-            f"This text was just posted here by the same author (comment {first.id}): it is "
-            "not posted twice.",
-            {"duplicate_of": str(first.id)},
-        )
     html = render_comment(data.text)
     if moderator is None:
         decision = policy.decide(
@@ -95,6 +134,52 @@ def post_comment(
         )
     else:
         decision = policy.Decision("approved")
+    return Prepared(
+        site,
+        page_key,
+        page,
+        data,
+        email_index,
+        parent,
+        html,
+        decision,
+        address,
+        service_origin,
+        visitor,
+        moderator,
+        edit_token,
+    )
+
+
+def store_post(prepared: Prepared) -> Posted:
+    """Write a prepared post (inside ``writing()``; caller commits): the page on first
+    sight, the comment, its counters and notifications.
+
+    The same author's same text on the same page within the duplicate window is a retry,
+    not a new comment, checked here, in the write transaction, so two sent at once are
+    one: a caller proven to be that author (the same visitor key, the first comment's
+    ``edit_token``, or a moderator) gets the first comment and its token back; anyone else
+    is refused (409 ``duplicate``, naming the first comment) and nothing is stored.
+    """
+    data, parent, moderator = prepared.data, prepared.parent, prepared.moderator
+    page = prepared.page or get_or_create_page(
+        prepared.site,
+        prepared.page_key,
+        title=data.title,
+        url=data.url,
+        service_origin=prepared.service_origin,
+    )
+    first = duplicate_of(page, parent, prepared.email_index, data.text)
+    if first is not None and same_rating(first, data.rating):
+        if moderator is not None or proven_author(first, prepared.visitor, prepared.edit_token):
+            return Posted(first, issue_edit_token(first), duplicate=True, rating=data.rating)
+        raise DomainError(
+            "duplicate",
+            f"This text was just posted here by the same author (comment {first.id}): it is "
+            "not posted twice.",
+            {"duplicate_of": str(first.id)},
+        )
+    decision = prepared.decision
     comment = Comment(
         page_id=page.id,
         parent_id=parent.id if parent else None,
@@ -102,16 +187,16 @@ def post_comment(
         depth=parent.depth + 1 if parent else 0,
         author=data.name,
         email_encrypted=privacy.encrypt_email(data.email),
-        email_index=email_index,
+        email_index=prepared.email_index,
         avatar=privacy.avatar_id(data.email),
         website=data.website,
         text=data.text,
-        html=html,
+        html=prepared.html,
         status=decision.status,
         pending_reason=decision.reason,
         shadow=decision.shadow,
-        visitor=visitor,
-        remote_addr=address or None,
+        visitor=prepared.visitor,
+        remote_addr=prepared.address or None,
         notify=data.notify,
         by_moderator=moderator is not None,
     )
@@ -123,25 +208,32 @@ def post_comment(
     comment.edit_token_hash = edit_token_hash(token)
     if comment.status == "approved":
         count(page, +1)
-    if data.rating is not None and visitor is not None:
-        votes.attach_review(page, comment, visitor, data.rating)
+    if data.rating is not None and prepared.visitor is not None:
+        votes.attach_review(page, comment, prepared.visitor, data.rating)
     if not comment.shadow:
         events.comment_posted(comment, confirm_now=decision.untrusted)
-    return Posted(comment, token)
+    return Posted(comment, token, rating=data.rating)
 
 
-def _resolve_parent(page: Page, parent_id: int | None, *, by_moderator: bool) -> Comment | None:
+def _resolve_parent(
+    page: Page | None, parent_id: int | None, *, by_moderator: bool
+) -> Comment | None:
     """The comment to reply to: published, on this page, at most at the deepest level."""
     if parent_id is None:
         return None
-    parent = db.session.get(Comment, parent_id)
-    if parent is not None and parent.page_id == page.id and parent.status != "approved":
+    parent = db.session.get(Comment, parent_id) if page is not None else None
+    if (
+        parent is not None
+        and page is not None
+        and parent.page_id == page.id
+        and parent.status != "approved"
+    ):
         if by_moderator:
             raise ValidationError(
                 {"parent": "Approve the comment first: replies to it are not shown."}
             )
         parent = None
-    if parent is None or parent.page_id != page.id:
+    if parent is None or page is None or parent.page_id != page.id:
         raise ValidationError({"parent": "The comment you reply to is not on this page."})
     return reply_target(parent)
 
@@ -152,55 +244,3 @@ def reply_target(parent: Comment) -> Comment:
     while parent.depth >= max_depth and parent.parent is not None:
         parent = parent.parent
     return parent
-
-
-def issue_edit_token(comment: Comment) -> str:
-    """The comment's edit token: unguessable without the data key, derivable by the service.
-
-    Derivable so that a retried post (a double click, a lost answer) can give the author
-    the same token for the same comment.
-    """
-    stamp = comment.created.isoformat()
-    return privacy.keyed_hash("edit-token-issue", f"{comment.id}:{stamp}")[:43]
-
-
-def edit_token_hash(token: str) -> str:
-    """The stored form of an edit token."""
-    return privacy.keyed_hash(_EDIT_PURPOSE, token)
-
-
-def _same_rating(comment: Comment, rating: int | None) -> bool:
-    review = votes.review_rating(comment)
-    return (review.value if review else None) == rating
-
-
-def _proven(first: Comment, visitor: str | None, edit_token: str | None) -> bool:
-    """Whether the caller is the first comment's author: its visitor key, or its edit token."""
-    if visitor is not None and first.visitor is not None and visitor == first.visitor:
-        return True
-    if not edit_token or not first.edit_token_hash or len(edit_token) > 200:
-        return False
-    return hmac.compare_digest(edit_token_hash(edit_token), first.edit_token_hash)
-
-
-def _duplicate_of(
-    page: Page, parent: Comment | None, email_index: str, text: str
-) -> Comment | None:
-    """The same author's same text on the same page, just posted: a retry, not a new comment.
-
-    Whoever sends it: who may have it back is ``post_comment``'s question.
-    """
-    since = utcnow() - timedelta(seconds=current_app.config["PARLEY_DUPLICATE_WINDOW"])
-    return db.session.scalar(
-        sa.select(Comment)
-        .where(
-            Comment.page_id == page.id,
-            Comment.email_index == email_index,
-            Comment.parent_id == (parent.id if parent else None),
-            Comment.created >= since,
-            Comment.status != "deleted",
-            Comment.text == text,
-        )
-        .order_by(Comment.id)
-        .limit(1)
-    )

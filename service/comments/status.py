@@ -11,20 +11,29 @@ import sqlalchemy as sa
 
 from service.data import Comment, Page
 from service.data.bounds import STATUSES
-from service.data.versions import bump_pages, version_value
+from service.data.models import new_version
+from service.data.versions import bump_pages
 from service.extensions import db
 from service.notify import events
 from service.ratings import votes
+
+_PAGE = Page.__table__
+# Built once: every post and every moderation runs it.
+_COUNT = (
+    sa.update(_PAGE)
+    .where(_PAGE.c.id == sa.bindparam("page_id"))
+    .values(
+        comment_count=_PAGE.c.comment_count + sa.bindparam("delta"),
+        version=sa.bindparam("new_version", type_=sa.BigInteger),
+    )
+)
 
 
 def count(page: Page, delta: int) -> None:
     """Change the page's count of published comments (``n = n + d``: concurrent-safe) and,
     in the same statement, its version: readers see a comment more or less."""
-    db.session.execute(
-        sa.update(Page)
-        .where(Page.id == page.id)
-        .values(comment_count=Page.comment_count + delta, version=version_value())
-        .execution_options(synchronize_session=False)
+    db.session.connection().execute(
+        _COUNT, {"page_id": page.id, "delta": delta, "new_version": new_version()}
     )
 
 

@@ -129,10 +129,21 @@ def read_thread(
     return Thread(nodes, next_cursor)
 
 
-def single(comment: Comment) -> Node:
-    """One comment on its own (a POST or PATCH answer), with its review rating."""
+class Unknown:
+    """A value not known yet (``single``'s rating)."""
+
+
+UNKNOWN = Unknown()
+
+
+def single(comment: Comment, rating: int | None | Unknown = UNKNOWN) -> Node:
+    """One comment on its own (a POST or PATCH answer), with its review rating: read, unless
+    the caller knows it (a comment just posted)."""
     node = Node(comment)
-    attach_ratings([node])
+    if isinstance(rating, Unknown):
+        attach_ratings([node])
+    else:
+        node.rating = rating
     return node
 
 

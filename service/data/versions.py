@@ -25,6 +25,17 @@ from service.data.models import Page, Site, new_version
 from service.extensions import db
 
 
+@sa.event.listens_for(Site, "before_update")
+def _site_changed(_mapper: Any, _connection: Any, site: Site) -> None:
+    """Any change of a site's row through the ORM gives it a new version in the same
+    ``UPDATE``: answers and the site lookups cached by version never outlive it."""
+    state: sa.orm.InstanceState[Site] = sa.inspect(site)
+    if state.attrs.version.history.has_changes():
+        return
+    if any(attr.history.has_changes() for attr in state.attrs):
+        site.version = new_version()
+
+
 def version_value() -> sa.ColumnElement[int]:
     """A fresh version as a value for an ``UPDATE ... SET`` (one per statement)."""
     return sa.literal(new_version(), sa.BigInteger)

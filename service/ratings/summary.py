@@ -32,11 +32,14 @@ def editorial(page: Page | None, site_scale: int) -> dict[str, Any]:
     }
 
 
-def summary(site: Site, page: Page | None, visitor: str | None) -> dict[str, Any]:
-    """The public summary of a page's ratings, plus the visitor's own vote."""
+def summary(
+    site: Site, page: Page | None, visitor: str | None, *, vote: int | None = None
+) -> dict[str, Any]:
+    """The public summary of a page's ratings, plus the visitor's own vote (``vote``: the
+    caller just stored it, so it need not be read)."""
     scale = site.rating_scale
-    yours = None
-    if page is not None and visitor is not None:
+    yours = vote
+    if vote is None and page is not None and visitor is not None:
         rating = find_vote(page, visitor)
         yours = rating.value if rating else None
     return {

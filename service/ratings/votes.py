@@ -16,9 +16,17 @@ import sqlalchemy as sa
 
 from service.data import Comment, Page, Rating, Site, utcnow
 from service.data.bounds import RATING_SCALES
-from service.data.versions import version_value
+from service.data.models import new_version
+from service.database import commit_keeping_loaded
 from service.extensions import db
 from service.rules.errors import DomainError, ValidationError
+
+
+class Unread:
+    """Not read yet (``_set``'s ``locked``)."""
+
+
+UNREAD = Unread()
 
 
 def clean_value(value: Any, scale: int, field: str = "value") -> int:
@@ -31,25 +39,44 @@ def clean_value(value: Any, scale: int, field: str = "value") -> int:
 
 
 def lock_page(page: Page) -> None:
-    """Lock the page row for the rest of the transaction (PostgreSQL; SQLite holds it)."""
+    """Lock the page row for the rest of the transaction (PostgreSQL; SQLite's write
+    transaction holds the whole database already)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return
     db.session.execute(sa.select(Page.id).where(Page.id == page.id).with_for_update())
+
+
+def _aggregate_update(value: int) -> sa.Update:
+    page = Page.__table__
+    column = page.c[f"h{value}"]
+    return (
+        sa.update(page)
+        .where(page.c.id == sa.bindparam("page_id"))
+        .values(
+            {
+                page.c.rating_count: page.c.rating_count + sa.bindparam("delta"),
+                page.c.rating_sum: page.c.rating_sum + sa.bindparam("weighted"),
+                column: column + sa.bindparam("delta"),
+                page.c.version: sa.bindparam("new_version", type_=sa.BigInteger),
+            }
+        )
+    )
+
+
+# Built once, one per value a vote can have (the scales go up to 10).
+_AGGREGATE = {value: _aggregate_update(value) for value in range(1, max(RATING_SCALES) + 1)}
 
 
 def _apply(page_id: int, value: int, delta: int) -> None:
     # The aggregate and, in the same statement, the page's version: readers see the change.
-    column = f"h{value}"
-    db.session.execute(
-        sa.update(Page)
-        .where(Page.id == page_id)
-        .values(
-            {
-                Page.rating_count: Page.rating_count + delta,
-                Page.rating_sum: Page.rating_sum + delta * value,
-                getattr(Page, column): getattr(Page, column) + delta,
-                Page.version: version_value(),
-            }
-        )
-        .execution_options(synchronize_session=False)
+    db.session.connection().execute(
+        _AGGREGATE[value],
+        {
+            "page_id": page_id,
+            "delta": delta,
+            "weighted": delta * value,
+            "new_version": new_version(),
+        },
     )
 
 
@@ -72,10 +99,16 @@ def _set(
     comment: Comment | None,
     counted: bool,
     address: str | None,
+    locked: Rating | None | Unread = UNREAD,
 ) -> Rating:
-    """Make ``value`` the visitor's one rating for the page, keeping the aggregate right."""
-    lock_page(page)
-    rating = find_vote(page, visitor)
+    """Make ``value`` the visitor's one rating for the page, keeping the aggregate right.
+
+    ``locked``: the visitor's rating as read after ``lock_page`` by the caller."""
+    if isinstance(locked, Unread):
+        lock_page(page)
+        rating = find_vote(page, visitor)
+    else:
+        rating = locked
     if rating is None:
         rating = Rating(
             page_id=page.id,
@@ -99,16 +132,21 @@ def _set(
 
 
 def vote(page: Page, visitor: str, value: int, *, address: str | None) -> None:
-    """A plain vote, or a change of vote. A review keeps its link; the vote counts."""
+    """A plain vote, or a change of vote. A review keeps its link; the vote counts.
+
+    Commits, keeping the site as loaded; the page is read again when next used (its
+    aggregate changed in SQL)."""
     clean_value(value, page.site.rating_scale)
     _refuse_closed(page)
+    lock_page(page)
     existing = find_vote(page, visitor)
     counted = True
     if existing is not None and existing.comment_id is not None:
         review = db.session.get(Comment, existing.comment_id)
         counted = review is None or review.status == "approved"
-    _set(page, visitor, value, comment=None, counted=counted, address=address)
-    db.session.commit()
+    _set(page, visitor, value, comment=None, counted=counted, address=address, locked=existing)
+    db.session.expire(page)
+    commit_keeping_loaded()
 
 
 def retract(page: Page, visitor: str) -> None:

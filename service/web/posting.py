@@ -17,10 +17,9 @@ from typing import Any
 
 from flask import request
 
-from service.comments.posting import Posted, post_comment
+from service.comments.posting import Posted, prepare_post, store_post
 from service.data import ApiToken, Site
-from service.database import writing
-from service.extensions import db
+from service.database import commit_keeping_loaded, writing
 from service.rules import spam, visitors
 from service.sites import tokens
 from service.web.requests import service_origin, stored_address
@@ -67,18 +66,21 @@ def submit_comment(
         spam.check_form_token(data.form_token)
     tokenless = token is None and data.form_token is None
     address, origin = stored_address(), service_origin()
+    # Every lookup and check first, in a read transaction; the write lock is held for the
+    # duplicate check and the writes alone.
+    prepared = prepare_post(
+        site,
+        page,
+        data,
+        address=address,
+        service_origin=origin,
+        visitor=visitor,
+        edit_token=edit_token,
+        tokenless=tokenless,
+    )
     with writing():
-        posted = post_comment(
-            site,
-            page,
-            data,
-            address=address,
-            service_origin=origin,
-            visitor=visitor,
-            edit_token=edit_token,
-            tokenless=tokenless,
-        )
+        posted = store_post(prepared)
         if token is not None:
             tokens.used(token)
-        db.session.commit()
+        commit_keeping_loaded()  # the answer shows the comment as stored, without a reload
     return posted

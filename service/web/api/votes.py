@@ -139,10 +139,12 @@ def put_rating() -> Response:
     visitor = read_headers(VisitorHeader, site_id=site.id).visitor
     value = read_body(Vote, scale=site.rating_scale).value
     address, origin = stored_address(), service_origin()
+    page = find_page(site, query.page)  # before the write transaction
     with writing():
-        page = get_or_create_page(site, query.page, title=None, url=None, service_origin=origin)
+        if page is None:
+            page = get_or_create_page(site, query.page, title=None, url=None, service_origin=origin)
         votes.vote(page, visitor, value, address=address)
-    return _personal(jsonify(summary.summary(site, page, visitor)))
+    return _personal(jsonify(summary.summary(site, page, visitor, vote=value)))
 
 
 @operation(
