@@ -23,9 +23,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -34,7 +36,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,7 +45,7 @@ from typing import Any, Self
 
 import pytest
 from aiosmtpd.controller import Controller
-from backends import on_postgres, require_postgres
+from backends import on_postgres, require_postgres, unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's executables, whatever the shell's PATH
@@ -785,3 +787,323 @@ def double_delete_scenario(server: Server, *, clicks: int = 6, rounds: int = 3) 
         if block["comment_count"] != 1:
             failures.append(f"one comment is left but the page counts {block['comment_count']}")
         assert not failures, f"round {round_}: " + "; ".join(failures)
+
+
+# --- Requests that keep every header, and an admin's session -----------------------------
+
+
+@dataclass
+class Answer(Reply):
+    """One HTTP answer with every header line as sent (``headers`` keeps the last of each
+    name): the cookies an answer sets, several ``Vary`` lines."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        """The header's value (its lines joined with ", "), whatever its case; None if absent."""
+        found = [value for key, value in self.lines if key.lower() == name.lower()]
+        return ", ".join(found) if found else None
+
+    def cookies(self) -> dict[str, str]:
+        """The cookies the answer sets, by name."""
+        pairs = (v.split(";", 1)[0] for k, v in self.lines if k.lower() == "set-cookie")
+        return dict(pair.strip().split("=", 1) for pair in pairs)
+
+
+def exchange(
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    raw: bytes | None = None,
+    context: ssl.SSLContext | None = None,
+    timeout: float = 30.0,
+) -> Answer:
+    """One request on a fresh connection (HTTPS with ``context``): ``body`` is sent as JSON,
+    ``form`` as a form, ``raw`` as it is."""
+    sent = dict(headers or {})
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent.setdefault("Content-Type", "application/json")
+    elif form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    connection: http.client.HTTPConnection
+    if context is None:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    else:
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    try:
+        connection.request(method, path, body=data, headers=sent)
+        answer = connection.getresponse()
+        lines = answer.getheaders()
+        return Answer(answer.status, dict(lines), answer.read(), lines)
+    finally:
+        connection.close()
+
+
+def csrf_token_of(html: str) -> str:
+    """The CSRF token of an admin page's forms."""
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+class AdminSession:
+    """A moderator logged in over HTTP, as a browser is: the admin cookie, the CSRF token of
+    the pages, and (over HTTPS, where Flask-WTF checks it) a Referer on the same host."""
+
+    def __init__(self, send: Callable[..., Answer], email: str, password: str, origin: str) -> None:
+        self._send = send
+        self.origin = origin  # https://host of the requests, for the Referer
+        self.cookies: dict[str, str] = {}
+        login = self.get("/admin/login")
+        assert login.status == 200, login
+        done = self.post(
+            "/admin/login",
+            {
+                "csrf_token": csrf_token_of(login.body.decode()),
+                "email": email,
+                "password": password,
+            },
+        )
+        assert done.status == 303, done
+
+    def _headers(self, path: str) -> dict[str, str]:
+        headers = {"Referer": self.origin + path}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return headers
+
+    def _keep(self, answer: Answer) -> Answer:
+        self.cookies.update(answer.cookies())
+        return answer
+
+    def get(self, path: str, **headers: str) -> Answer:
+        return self._keep(self._send("GET", path, headers={**self._headers(path), **headers}))
+
+    def post(self, path: str, form: dict[str, str]) -> Answer:
+        return self._keep(self._send("POST", path, headers=self._headers(path), form=form))
+
+    def act(self, path: str, **form: str) -> Answer:
+        """POST an admin form with the token of the dashboard's forms."""
+        token = csrf_token_of(self.get("/admin/").body.decode())
+        return self.post(path, {"csrf_token": token, **form})
+
+
+# --- nginx in front: the configuration in deploy/nginx, as shipped ------------------------
+
+NGINX = Path("/usr/sbin/nginx")
+NGINX_SITE = ROOT / "deploy" / "nginx" / "parley.conf"
+NGINX_HOST = "comments.example.org"  # the shipped file's server_name: what clients send
+
+
+def nginx_unavailable() -> str | None:
+    """Why Debian's nginx cannot be run here, or None when it can."""
+    if not os.access(NGINX, os.X_OK):
+        return f"{NGINX} is missing (apt-get install nginx)"
+    return None
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, valid for a day."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+def nginx_site(upstream: int, https: int, http: int, folder: Path, cert: Path, key: Path) -> str:
+    """deploy/nginx/parley.conf with only its ports and paths changed: every line the file
+    ships with runs as it is. A change to the file that moves one of these fails here."""
+    text = NGINX_SITE.read_text()
+    changes = {
+        "server 127.0.0.1:8000;": f"server 127.0.0.1:{upstream};",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https} ssl http2;",
+        "listen 80;": f"listen 127.0.0.1:{http};",
+        "proxy_cache_path /var/cache/nginx/parley ": f"proxy_cache_path {folder / 'cache'} ",
+        f"/etc/letsencrypt/live/{NGINX_HOST}/fullchain.pem": str(cert),
+        f"/etc/letsencrypt/live/{NGINX_HOST}/privkey.pem": str(key),
+    }
+    for old, new in changes.items():
+        count = text.count(old)
+        assert count == 1, f"{NGINX_SITE.name} holds {old!r} {count} times, not once"
+        text = text.replace(old, new)
+    return text
+
+
+def nginx_main(folder: Path, site: Path) -> str:
+    """The main configuration a test nginx runs with: everything it writes in ``folder``,
+    Debian's defaults otherwise, and the site included in ``http`` as conf.d files are."""
+    user = ""
+    if os.geteuid() == 0:  # workers would run as nobody, who cannot enter the test's folder
+        import grp
+        import pwd
+
+        user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
+    temp = "\n".join(
+        f"    {kind}_temp_path {folder / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""{user}
+daemon off;
+worker_processes 2;
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} info;
+events {{
+    worker_connections 512;
+}}
+http {{
+    default_type application/octet-stream;
+    access_log {folder / "access.log"};
+{temp}
+    include {site};
+}}
+"""
+
+
+@dataclass
+class Proxy:
+    """A running nginx in front of a Parley server: HTTPS on ``port``, plain HTTP (the
+    redirect) on ``http_port``."""
+
+    port: int
+    http_port: int
+    folder: Path
+    process: subprocess.Popen[bytes]
+    context: ssl.SSLContext
+    host: str = "127.0.0.1"
+
+    def log(self) -> str:
+        return (self.folder / "error.log").read_text(errors="replace")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        timeout: float = 30.0,
+    ) -> Answer:
+        """One request over HTTPS, for the host name the site serves (``Host``)."""
+        sent = {"Host": NGINX_HOST, **(headers or {})}
+        return exchange(
+            self.host,
+            self.port,
+            method,
+            path,
+            body,
+            headers=sent,
+            form=form,
+            raw=raw,
+            context=self.context,
+            timeout=timeout,
+        )
+
+    def connect(self, timeout: float = 30.0) -> ssl.SSLSocket:
+        """A TLS connection to nginx, to write a request by hand."""
+        plain = socket.create_connection((self.host, self.port), timeout=timeout)
+        return self.context.wrap_socket(plain, server_hostname=self.host)
+
+
+def _stop_nginx(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGQUIT)  # graceful: open requests are answered first
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def running_nginx(upstream: Server, folder: Path) -> Iterator[Proxy]:
+    """Debian's nginx with deploy/nginx/parley.conf in front of ``upstream``, on ports of
+    its own; stopped (SIGQUIT) on leaving. Skips, or fails where every service must be
+    there, when nginx is missing."""
+    reason = nginx_unavailable()
+    if reason:
+        unavailable(reason)
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = self_signed(folder)
+    context = ssl.create_default_context(cafile=str(cert))
+    for attempt in range(3):
+        port, http_port = free_port(), free_port()  # taken meanwhile: tried again
+        site = folder / "parley.conf"
+        site.write_text(nginx_site(upstream.port, port, http_port, folder, cert, key))
+        main = folder / "nginx.conf"
+        main.write_text(nginx_main(folder, site))
+        log = folder / "error.log"
+        log.write_text("")
+        command = [str(NGINX), "-p", str(folder), "-c", str(main), "-e", str(log)]
+        with (folder / "nginx.out").open("wb") as out:
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        proxy = Proxy(port, http_port, folder, process, context)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        started = False
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    started = True
+                    break
+            except OSError:
+                time.sleep(0.05)
+        if started:
+            break
+        _stop_nginx(process)
+        told = proxy.log() + (folder / "nginx.out").read_text(errors="replace")
+        if attempt == 2 or "Address already in use" not in told:
+            raise ServerError(f"nginx did not start:\n{excerpt(told)}")
+    try:
+        yield proxy
+    except BaseException as exc:
+        _stop_nginx(process)
+        if isinstance(exc, Exception):
+            exc.add_note("--- nginx error log ---\n" + excerpt(proxy.log(), 4_000))
+        raise
+    crashed = process.poll()
+    _stop_nginx(process)
+    if crashed is not None:
+        raise ServerError(f"nginx died during the test (exit {crashed}):\n{excerpt(proxy.log())}")
