@@ -44,10 +44,15 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-# Rebuild the minified loader after changing service/static/embed.js (needs npm).
-# The preamble records the source's hash; a test checks the two are in step.
+# Rebuild the minified loader and its chunks (embed-NAME.js, loaded on first use) after changing
+# service/static/embed*.js (needs npm). Each preamble records its source's hash; a test
+# (tests/test_loader_size.py) checks they are in step.
+EMBED_SOURCES = $(filter-out %.min.js,$(wildcard service/static/embed*.js))
 embed:
 	npm install --silent --prefix /tmp/parley-terser terser
-	{ echo "/*! Parley embed.min.js from embed.js sha256:$$(sha256sum service/static/embed.js | cut -c1-64) */"; \
-	  /tmp/parley-terser/node_modules/.bin/terser service/static/embed.js -c passes=3 -m --ecma 2017; \
-	} > service/static/embed.min.js.tmp && mv service/static/embed.min.js.tmp service/static/embed.min.js
+	for src in $(EMBED_SOURCES); do \
+	  out=$${src%.js}.min.js; \
+	  { echo "/*! Parley $${out##*/} from $${src##*/} sha256:$$(sha256sum $$src | cut -c1-64) */"; \
+	    /tmp/parley-terser/node_modules/.bin/terser $$src -c passes=3 -m --ecma 2017; \
+	  } > $$out.tmp && mv $$out.tmp $$out || exit 1; \
+	done

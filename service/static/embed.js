@@ -13,7 +13,9 @@
  * reader). Personal state (visitor key, edit tokens, own pending comments)
  * lives in this page's localStorage and goes to the API as headers; no
  * cookies. Iframe mode: the placeholder gets the standalone page, which loads
- * this same file and enhances itself (see `framed`).
+ * this same file and enhances itself (see `framed`). Code not every page
+ * needs comes in chunks loaded on first use (`need`): live updates are
+ * embed-live.js.
  *
  * Nothing typed by people is ever inserted as HTML: dynamic UI is built with
  * createElement/textContent; only the service's own sanitised fragments and
@@ -29,6 +31,9 @@
   // The server puts widget.css's absolute, versioned URL here.
   // (The source served as it is, from /static/, keeps the placeholder.)
   const CSS = "__PARLEY_CSS_URL__".replace(/^_.*/, BASE + "/static/widget.css");
+  // Code not every page needs, loaded on first use (see `need`): the server
+  // puts each chunk's versioned URL here (/embed/NAME.HASH.js).
+  const CHUNKS = { live: "__PARLEY_CHUNK_live__" };
 
   /* ----------------------------------------------------------- strings */
 
@@ -187,17 +192,20 @@
   }
 
   // A fragment ("comments", "rating") for a query ("?site=...&page=..."), parsed
-  // inert (in a <template>: nothing runs, nothing loads); past the browser's
-  // cache for a minute after this reader wrote something.
-  async function fragment(kind, search) {
+  // inert (in a <template>: nothing runs, nothing loads), with its source text
+  // (`.text`: what live updates compare); past the browser's cache (a
+  // revalidation: 304 while nothing changed) when `fresh`, and for a minute
+  // after this reader wrote something.
+  async function fragment(kind, search, fresh) {
     const response = await fetch(BASE + "/widget/" + kind + search, {
       credentials: "omit",
-      cache: Date.now() - load().w < 6e4 ? "no-cache" : "default",
+      cache: fresh || Date.now() - load().w < 6e4 ? "no-cache" : "default",
     });
     if (!response.ok) throw response; // see `message`
     const template = h("template");
-    template.innerHTML = await response.text();
-    return template.content;
+    const text = await response.text();
+    template.innerHTML = text;
+    return Object.assign(template.content, { text });
   }
 
   /* -------------------------------------------------------- the thread */
@@ -249,8 +257,9 @@
 
   // Personal state over the public thread: own comments (pending ones marked),
   // Edit/Delete within the edit window, likes. Again after each "more" page:
-  // it only adds what is missing.
-  function decorate(ctx) {
+  // it only adds what is missing. `quiet` (live updates): no request, the
+  // likes are carried over (see embed-live.js).
+  function decorate(ctx, quiet) {
     const thread = ctx.root.querySelector(".parley-thread");
     for (const el of thread.querySelectorAll(".parley-local")) el.remove(); // placed again below
     const span = thread.dataset.editWindow * 1000 || 9e5;
@@ -278,6 +287,7 @@
         setTimeout(() => buttons.forEach((b) => b.remove()), left);
       }
     }
+    if (quiet) return;
     for (const link of thread.querySelectorAll("[data-more]")) ahead(link).catch(() => {});
     getOwn(ctx, "likes", (d) => {
       for (const id of d.liked) {
@@ -295,8 +305,12 @@
   const ahead = (link) => link.next || (link.next = fragment("comments", link.search + "&part=1"));
 
   // A click: that page in place of the link (replies into the comment's
-  // .parley-replies, a new link after it); a busy copy meanwhile.
-  async function more(ctx, comment, link) {
+  // .parley-replies, a new link after it); a busy copy meanwhile. Which links
+  // were opened, and how often, is kept (`ctx.open`): live updates open them again.
+  async function more(ctx, comment, link, quiet) {
+    const open = (ctx.open = ctx.open || {});
+    const key = link.dataset.more + link.dataset.parent;
+    if (!quiet) open[key] = (open[key] | 0) + 1;
     const busy = h("span", { className: link.className, textContent: link.textContent, "data-busy": "" });
     link.replaceWith(busy);
     try {
@@ -309,7 +323,7 @@
         if (next) replies.after(next);
       }
       busy.replaceWith(content);
-      decorate(ctx);
+      decorate(ctx, quiet);
     } catch (e) {
       link.next = 0; // asked for again on the next click (the link's href is the standalone page)
       busy.replaceWith(link);
@@ -322,8 +336,9 @@
   async function refreshThread(ctx) {
     cancelReply(ctx);
     try {
-      const fresh = (await fragment("comments", "?" + query(ctx))).querySelector(".parley-thread");
-      ctx.root.querySelector(".parley-thread").replaceWith(fresh);
+      const content = await fragment("comments", "?" + query(ctx));
+      ctx.root.querySelector(".parley-thread").replaceWith(content.querySelector(".parley-thread"));
+      ctx.comments = content.text;
     } catch (e) {
       // keep the thread shown
     }
@@ -501,6 +516,7 @@
 
   // The visitor's own vote, shown over the public box.
   function showYours(ctx, yours) {
+    ctx.yours = yours; // kept over live updates
     const form = ctx.root.querySelector(".parley-rate");
     if (!form) return;
     const actions = form.querySelector(".parley-rate-actions");
@@ -528,8 +544,9 @@
     const box = ctx.root.querySelector(".parley-rate");
     try {
       const summary = await asVisitor(ctx, value ? "PUT" : "DELETE", "ratings", value ? { value } : null);
-      const fresh = (await fragment("rating", "?" + query(ctx))).querySelector(".parley-rating");
-      ctx.root.querySelector(".parley-rating").replaceWith(fresh);
+      const content = await fragment("rating", "?" + query(ctx));
+      ctx.root.querySelector(".parley-rating").replaceWith(content.querySelector(".parley-rating"));
+      ctx.rating = content.text;
       if (!ctx.framed) jsonld(ctx);
       showYours(ctx, summary.yours);
     } catch (e) {
@@ -601,6 +618,7 @@
     if (d.mode === "iframe") return frame(el, ctx);
     try {
       const content = await fragment(d.parley, "?" + query(ctx));
+      ctx[d.parley] = content.text; // what is shown (see `live`)
       // Shown and wired once its styles are in (a hidden box cannot scroll
       // to a permalink, nor be used).
       const box = (ctx.root = h("div", { hidden: true }, content));
@@ -608,6 +626,7 @@
       link.onload = link.onerror = () => {
         box.hidden = false;
         enhance(ctx);
+        live(ctx, d.live);
       };
       el.attachShadow({ mode: "open" }).append(link, box);
     } catch (e) {
@@ -618,7 +637,7 @@
   function frame(el, ctx) {
     const d = el.dataset;
     let src = BASE + "/thread?" + query(ctx) + "&frame=1&origin=" + enc(location.origin);
-    for (const k of ["theme", "lang"]) if (d[k]) src += "&" + k + "=" + enc(d[k]);
+    for (const k of ["theme", "lang", "live"]) if (d[k]) src += "&" + k + "=" + enc(d[k]);
     const iframe = h("iframe", { src, title: ctx.T.frame, loading: "lazy", width: "100%", height: 600, frameBorder: 0 });
     el.append(iframe);
     // Heights only from the service, and only from this iframe.
@@ -636,12 +655,45 @@
     if (params.get("theme")) document.body.setAttribute("data-theme", params.get("theme"));
     const ctx = Object.assign(context(main, params.get("lang")), { root: main, framed: true });
     enhance(ctx);
+    live(ctx, params.get("live"));
     const to = main.dataset.parentOrigin;
     if (to) {
       const html = document.documentElement;
       new ResizeObserver(() => {
         parent.postMessage({ parley: "height", height: Math.ceil(html.getBoundingClientRect().height) }, to);
       }).observe(html);
+    }
+  }
+
+  /* ------------------------------------------------------ live updates */
+
+  // A chunk by name: its script is added once, and it hands its code over
+  // with `Parley.define` (the loader's internals it needs are passed to it).
+  const chunks = {};
+  const need = (name) => chunks[name] || (chunks[name] = new Promise((resolve, reject) => {
+    chunks["+" + name] = resolve;
+    document.head.append(h("script", {
+      src: CHUNKS[name].replace(/^_.*/, BASE + "/static/embed-" + name + ".js"),
+      onerror() {
+        chunks[name] = 0; // asked for again next time
+        reject();
+      },
+    }));
+  }));
+  const INTERNALS = { query, fragment, decorate, more, jsonld, showYours };
+
+  // Live updates: every `every` seconds (data-live; at least 5, default 10;
+  // "off" or 0: none) the widget's public fragments are asked for again, past
+  // the browser's cache, while the page is visible. Their code (embed-live.js)
+  // loads with the first poll, so a reader who leaves before then never loads it.
+  function live(ctx, every) {
+    const s = every ? +every : 10;
+    const ms = Math.max(s, 5) * 1e3;
+    if (s > 0) {
+      setTimeout(function first() {
+        if (document.visibilityState === "hidden") document.addEventListener("visibilitychange", first, { once: true });
+        else need("live").then((start) => start(ctx, ms), () => setTimeout(first, ms));
+      }, ms);
     }
   }
 
@@ -709,7 +761,7 @@
     else scan();
   }
 
-  window.Parley = { scan };
+  window.Parley = { scan, define: (name, make) => chunks["+" + name](make(INTERNALS)) };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -3,7 +3,9 @@
 ``/embed.js`` is the one URL host pages put in their HTML, so it changes
 name never: it is served with a short max-age and an ETag, compressed, so
 sites get fixes within minutes. Everything it loads has the content's hash in
-its URL and is cached for a year.
+its URL and is cached for a year: the stylesheet, and the chunks of its code
+that not every page needs (``embed-NAME.js``, loaded on first use from
+``/embed/NAME.HASH.js``), whose URLs the loader is given when it is served.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 VERSIONED = ("widget.css", "demo.css", "admin.css")
 LOADER_MAX_AGE = 300
 CSS_PLACEHOLDER = "__PARLEY_CSS_URL__"
+IMMUTABLE = "public, max-age=31536000, immutable"
+# The loader's chunks: service/static/embed-NAME.min.js (built by `make embed` from
+# embed-NAME.js), named in the loader by a placeholder the server replaces with its URL.
+CHUNKS = ("live",)
+CHUNK_PLACEHOLDER = "__PARLEY_CHUNK_{}__"
+
+
+def chunk_file(name: str) -> str:
+    """The minified file of a chunk."""
+    return f"embed-{name}.min.js"
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ def _read(name: str) -> Asset:
 
 # Every cache here has a fixed bound: the asset files are a fixed set, and the loader is
 # built once per public address (one per app; a few in a test process).
-FILES = (*VERSIONED, "embed.min.js")
+FILES = (*VERSIONED, "embed.min.js", *(chunk_file(name) for name in CHUNKS))
 LOADERS_KEPT = 4
 
 
@@ -65,15 +77,23 @@ def asset_url(name: str) -> str:
     return external_url("widgets.asset", version=versioned(name).etag, name=name)
 
 
+def chunk_url(name: str) -> str:
+    """The absolute, versioned URL of one of the loader's chunks."""
+    return external_url("widgets.chunk", name=name, version=versioned(chunk_file(name)).etag)
+
+
 @lru_cache(maxsize=LOADERS_KEPT)
-def _loader_for(css_url: str) -> Asset:
-    # The minified build (``make embed``) of the readable embed.js, told where its CSS is.
-    source = versioned("embed.min.js").body.decode()
-    return _asset(source.replace(CSS_PLACEHOLDER, css_url).encode(), "text/javascript")
+def _loader_for(css_url: str, chunk_urls: tuple[str, ...]) -> Asset:
+    # The minified build (``make embed``) of the readable embed.js, told where its CSS and
+    # its chunks are.
+    source = versioned("embed.min.js").body.decode().replace(CSS_PLACEHOLDER, css_url)
+    for name, url in zip(CHUNKS, chunk_urls, strict=True):
+        source = source.replace(CHUNK_PLACEHOLDER.format(name), url)
+    return _asset(source.encode(), "text/javascript")
 
 
 def _loader() -> Asset:
-    return _loader_for(asset_url("widget.css"))
+    return _loader_for(asset_url("widget.css"), tuple(chunk_url(name) for name in CHUNKS))
 
 
 def _send(asset: Asset, cache_control: str) -> Response:
@@ -107,7 +127,19 @@ def asset(version: str, name: str) -> Response:
     found = versioned(name)
     if version != found.etag:
         abort(404)
-    return _send(found, "public, max-age=31536000, immutable")
+    return _send(found, IMMUTABLE)
+
+
+@bp.get("/embed/<name>.<version>.js")
+def chunk(name: str, version: str) -> Response:
+    """A chunk of the loader's code, loaded on first use: long-cached like the other
+    versioned assets, and an old version's URL answers 404 too."""
+    if name not in CHUNKS:
+        abort(404)
+    found = versioned(chunk_file(name))
+    if version != found.etag:
+        abort(404)
+    return _send(found, IMMUTABLE)
 
 
 @bp.record_once
