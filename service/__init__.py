@@ -9,13 +9,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import cli, config, database, startup, web
-from service.extensions import csrf, db, migrate
+from service import cli, config, database, migrations, startup, web
+from service.extensions import csrf, db
 from service.web import admin, api, notify, ops, widgets
 from service.web.limits import limiter
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = Path(__file__).resolve().parent / "data" / "migrations"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -28,7 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    migrations.attach(app)  # Flask-Migrate: loaded where it is used
     csrf.init_app(app)
     limiter.init_app(app)
     web.register(app)

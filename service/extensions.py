@@ -1,11 +1,13 @@
 """Extensions, created unbound and attached to an app in ``create_app``.
 
+Flask-Migrate (with Alembic) is attached there too, but only loaded where it is used
+(``service.migrations``): the command line, and code that runs migrations.
+
 The rate limiter belongs to the web layer: ``service.web.limits``.
 """
 
 from __future__ import annotations
 
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -26,5 +28,4 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = CSRFProtect()

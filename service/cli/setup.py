@@ -9,9 +9,8 @@ import secrets
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from flask_migrate import upgrade
 
-from service import config
+from service import config, migrations
 from service.cli import server
 from service.data.bounds import ROLES
 from service.database import writing
@@ -42,7 +41,7 @@ def keys_command() -> None:
 @with_appcontext
 def init_command() -> None:
     """Upgrade the database to the latest schema and create the default site."""
-    upgrade()
+    migrations.upgrade()
     with writing():
         ensure_demo_page()
         config = current_app.config
@@ -59,7 +58,7 @@ def init_command() -> None:
 def serve_command(host: str, port: int | None) -> None:
     """Prepare the database and serve Parley with a demo page (waitress, one process with
     threads; docs/deployment.md)."""
-    upgrade()
+    migrations.upgrade()
     config = current_app.config
     production = config["PARLEY_ENV"] == "production"
     with writing():
