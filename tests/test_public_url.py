@@ -16,7 +16,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from support import base_config, comment_body, form_token, json_of
+from support import (
+    OWNER,
+    PASSWORD,
+    base_config,
+    comment_body,
+    csrf_token,
+    form_token,
+    json_of,
+    make_moderator,
+)
 
 from service import create_app
 from service.config import ConfigError, new_data_key
@@ -144,3 +153,29 @@ def test_unknown_asset_names_are_not_read_or_kept(client: FlaskClient):
     with pytest.raises(KeyError):
         assets.versioned("not-an-asset.css")
     assert re.fullmatch(r"[0-9a-f]{16}", assets.versioned("widget.css").etag)
+
+
+def test_forms_of_the_services_own_pages_are_checked_against_the_public_url(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The admin login form, sent through a proxy whatever Host it passes on: its Origin or
+    Referer must be PARLEY_PUBLIC_URL's origin, never whatever Host says."""
+    make_moderator(app)
+    own = "https://comments.example.org"
+
+    def send(**headers: str) -> Any:
+        page = client.get("/admin/login", headers=SPOOFED).get_data(as_text=True)
+        form = {"csrf_token": csrf_token(page), "email": OWNER, "password": PASSWORD}
+        return client.post("/admin/login", data=form, headers={**SPOOFED, **headers})
+
+    assert send(Referer=f"{own}/admin/login").status_code == 303  # logged in
+    client.post("/admin/logout", data={}, headers={**SPOOFED, "Origin": own})
+    assert send(Origin=own).status_code == 303
+    for refused in (
+        {"Referer": f"https://{EVIL}/admin/login"},  # what Host says is not the service
+        {"Origin": f"https://{EVIL}"},
+        {},  # over HTTPS, a form must say where it came from
+    ):
+        answer = send(**refused)
+        assert answer.status_code == 400, refused
+        assert "sent from elsewhere" in answer.get_data(as_text=True)

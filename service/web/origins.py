@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Flask, Response, g, request
+from flask_wtf.csrf import CSRFError
 
 from service.data import Comment, Page, Site
 from service.data.bounds import MAX_ID, SITE_KEY_MAX
@@ -44,8 +45,31 @@ def request_site() -> Site | None:
     return db.session.scalar(sa.select(Site).where(Site.key == key))
 
 
+def _same_site_form() -> None:
+    """A form of the service's own pages (admin, mail links) must come from the service.
+
+    Flask-WTF's own check compares the ``Referer`` with the request's ``Host``, which a
+    client or proxy chooses; this one compares the ``Origin`` (else the ``Referer``) with
+    ``PARLEY_PUBLIC_URL``. Like Flask-WTF's, it insists on one of them only over HTTPS.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return
+    own = service_origin()
+    sent = request.headers.get("Origin")
+    if sent is None or sent == "null":
+        referrer = request.referrer
+        sent = origins.origin_of(referrer) if referrer else None
+    if sent is None:
+        if own.startswith("https:"):
+            raise CSRFError("The form's page did not say where it came from.")
+        return
+    if sent != own:
+        raise CSRFError("The form was sent from another site.")
+
+
 def _check() -> None:
     if not request.path.startswith(CROSS_SITE_PATHS):
+        _same_site_form()
         return
     origin = request.headers.get("Origin")
     fetch_site = request.headers.get("Sec-Fetch-Site")
