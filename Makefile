@@ -36,10 +36,16 @@ test-postgres: $(STAMP)
 test-quick: lint
 	$(BIN)/pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
+# `make bench BENCH_ARGS=--quick` is a smoke check of every script (about 4 minutes); the full
+# run takes about an hour (docs/performance.md). ceiling.py and growth.py drive gunicorn with
+# wrk (Debian: apt-get install wrk).
 bench: $(STAMP)
-	$(BIN)/python bench/thread_read.py
-	$(BIN)/python bench/admin_queue.py
-	$(BIN)/python bench/load.py
+	@command -v wrk >/dev/null || { echo "make bench: wrk is missing (apt-get install wrk)"; exit 1; }
+	$(BIN)/python bench/thread_read.py $(BENCH_ARGS)
+	$(BIN)/python bench/admin_queue.py $(BENCH_ARGS)
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
+	$(BIN)/python bench/ceiling.py $(BENCH_ARGS)
+	$(BIN)/python bench/growth.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

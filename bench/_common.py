@@ -312,7 +312,7 @@ def machine() -> str:
     )
 
 
-def _system_busy() -> float:
+def system_busy() -> float:
     """CPU seconds the whole machine spent busy since boot (all cores)."""
     with open("/proc/stat") as handle:
         fields = [int(v) for v in handle.readline().split()[1:]]
@@ -363,14 +363,14 @@ class CpuWatch:
     @contextmanager
     def watching(self) -> Iterator[CpuWatch]:
         pids = list(self.ours())
-        busy, own, extra = _system_busy(), time.process_time(), process_cpu(pids)
+        busy, own, extra = system_busy(), time.process_time(), process_cpu(pids)
         wall = time.perf_counter()
         try:
             yield self
         finally:
             spent = (time.process_time() - own) + (process_cpu(pids) - extra)
             elapsed = time.perf_counter() - wall
-            other = max(0.0, _system_busy() - busy - spent)
+            other = max(0.0, system_busy() - busy - spent)
             self.other_share = other / (elapsed * (os.cpu_count() or 1)) if elapsed else 0.0
 
     def note(self) -> str:
