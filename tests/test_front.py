@@ -4,15 +4,20 @@ nothing personal is ever kept or replayed."""
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, request_started
 from flask.testing import FlaskClient
-from support import comment_body, visitor_key
+from support import base_config, comment_body, redis_url, visitor_key
 from werkzeug.test import TestResponse
 
+from service import create_app
+from service.extensions import db
 from service.web import cache
 
 ALLOWED = "https://blog.example"
@@ -188,3 +193,43 @@ def test_replays_are_counted_as_cache_hits_and_requests(app: Flask, client: Flas
     assert after["hit"] == before["hit"] + 1
     assert after["not_modified"] == before["not_modified"] + 1
     assert after["miss"] == before["miss"]
+
+
+def test_with_a_shared_store_each_process_keeps_its_last_entries_checked_by_version(
+    tmp_path: Path, migrated_template: Path
+) -> None:
+    """Two workers sharing Redis: an entry one kept is replayed by the other, each then
+    replays its own copy (even with the shared one gone), and a write in either is seen at
+    once by both, whatever copy they hold."""
+    import redis
+
+    shutil.copy(migrated_template, tmp_path / "parley.sqlite")
+    prefix = f"parley-test-{secrets.token_hex(4)}:"
+    shared = {
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": redis_url(),
+        "CACHE_KEY_PREFIX": prefix,
+    }
+    first, second = (create_app(base_config(tmp_path, **shared)) for _ in range(2))
+    try:
+        one, two = first.test_client(), second.test_client()
+        seen: list[str] = []
+        for app in (first, second):
+            request_started.connect(lambda _s, **_e: seen.append("flask"), app, weak=False)
+        post(one, "Kept in Redis.")
+        path = READS["thread"]
+        made = one.get(path)
+        assert two.get(path).get_data() == made.get_data()  # from the shared entry
+        assert seen == ["flask", "flask"]  # the post and the first read only
+        store = redis.Redis.from_url(redis_url())
+        for key in store.scan_iter(f"{prefix}front:*"):
+            store.delete(key)
+        assert one.get(path).get_data() == two.get(path).get_data() == made.get_data()
+        assert seen == ["flask", "flask"]  # each from its own copy
+        post(two, "Written through the other.")
+        for client in (one, two):
+            assert "Written through the other." in client.get(path).get_data(as_text=True)
+    finally:
+        for app in (first, second):
+            with app.app_context():
+                db.engine.dispose()

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from cachelib import SimpleCache
 from flask import Flask
 from sqlalchemy.engine import Engine
 from werkzeug.datastructures import Headers
@@ -55,6 +56,7 @@ PERSONAL_HEADERS = ("HTTP_COOKIE", "HTTP_X_PARLEY_VISITOR", "HTTP_AUTHORIZATION"
 MAX_KEYED = 2048  # bytes of path, query and keyed headers; longer requests are not kept
 MAX_BODY = 512 * 1024  # bytes; larger answers are not kept
 STATUS_TEXT = {200: "200 OK", 304: "304 NOT MODIFIED"}
+LOCAL_ENTRIES = 500  # kept in each process besides a shared store
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,12 @@ class FrontCache:
         self.app = app
         self.flask_app = flask_app
         self._engine: Engine | None = None
+        # Where the store is shared (Redis), the entries last used are also kept here: an
+        # entry is checked against the versions whichever copy it is, so a local one saves
+        # the round trip and can never serve what the versions rule out.
+        self._local: SimpleCache | None = None
+        if not isinstance(self._store_or_none(), SimpleCache):
+            self._local = SimpleCache(threshold=LOCAL_ENTRIES, default_timeout=0)
 
     def engine(self) -> Engine:
         if self._engine is None:
@@ -127,6 +135,28 @@ class FrontCache:
     def _store(self) -> Any:
         backend = self.flask_app.extensions["cache"]
         return next(iter(backend.values()))
+
+    def _store_or_none(self) -> Any:
+        try:
+            return self._store()
+        except (KeyError, StopIteration):
+            return None
+
+    def _entry(self, key: str) -> Entry | None:
+        """The kept entry, from this process's copy while it matches the versions, else
+        from the store (a write since: one more query, right after writes only)."""
+        local = self._local.get(key) if self._local is not None else None
+        if isinstance(local, Entry) and self._current(local):
+            return local
+        shared = self._store().get(key)
+        if not isinstance(shared, Entry) or not self._current(shared):
+            return None
+        if self._local is not None:
+            self._local.set(key, shared)
+        return shared
+
+    def _current(self, entry: Entry) -> bool:
+        return versions.stamp_on(self.engine(), entry.site, entry.pages) == entry.stamp
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET" or any(
@@ -146,14 +176,11 @@ class FrontCache:
     ) -> Iterable[bytes] | None:
         started = time.perf_counter()
         try:
-            entry = self._store().get(key)
-            if not isinstance(entry, Entry):
-                return None
-            current = versions.stamp_on(self.engine(), entry.site, entry.pages)
+            entry = self._entry(key)
         except Exception:  # the store or the database: Flask answers, or says 503
             log.debug("front cache unavailable", exc_info=True)
             return None
-        if current != entry.stamp:
+        if entry is None:
             return None
         conditional = environ.get("HTTP_IF_NONE_MATCH")
         if conditional and parse_etags(conditional).contains_weak(entry.etag):
@@ -208,6 +235,8 @@ class FrontCache:
                 tuple((name, value) for name, value in headers if name.lower() != "date"),
                 data if status == 200 else None,
             )
+            if self._local is not None:
+                self._local.set(key, entry)
             try:
                 self._store().set(key, entry)
             except Exception:
