@@ -19,6 +19,7 @@ from service.data.bounds import MAX_ID, SITE_KEY_MAX
 from service.extensions import db
 from service.rules.errors import DomainError
 from service.sites import origins
+from service.sites.lookup import get_site
 from service.web.requests import UNSAFE_METHODS, service_origin
 
 CROSS_SITE_PATHS = ("/api/", "/widget/", "/thread")
@@ -42,7 +43,10 @@ def request_site() -> Site | None:
     key = request.args.get("site") or "default"
     if len(key) > SITE_KEY_MAX:
         return None
-    return db.session.scalar(sa.select(Site).where(Site.key == key))
+    try:
+        return get_site(key)  # the process's snapshot of the site's current version
+    except DomainError:
+        return None
 
 
 def _same_site_form() -> None:
