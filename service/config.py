@@ -79,9 +79,6 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_KEY_PREFIX": "parley",
     "WTF_CSRF_TIME_LIMIT": 12 * 60 * 60,
-    # Flask-WTF's Referer check trusts the Host header; web.origins checks the Origin or
-    # Referer against PARLEY_PUBLIC_URL instead.
-    "WTF_CSRF_SSL_STRICT": False,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "parley_session",

@@ -1,6 +1,7 @@
 """What a write costs: a post and a vote read first, outside the write transaction, hold the
 write lock for the duplicate check and the writes alone, and answer without reading again
-what they stored; a site's row is read once per version and process."""
+what they stored; a post opens a savepoint only when it queues a notification; a site's row
+is read once per version and process."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from support import (
 )
 
 from service import create_app
+from service.data import Comment, OutboxMessage, Page, Webhook
 from service.extensions import db
 
 pytestmark = pytest.mark.sqlite_only("SQLite's statements, traced through the driver")
@@ -62,6 +64,51 @@ def test_a_post_holds_the_write_lock_for_the_duplicate_check_and_its_writes(
     # The answer shows the comment as stored: nothing is read after the commit.
     after = during[during.index("COMMIT", during.index("BEGIN IMMEDIATE")) + 1 :]
     assert not [s for s in after if s.startswith("SELECT")], after
+
+
+def test_a_post_with_nothing_to_send_opens_no_savepoint(app: Flask, client: FlaskClient) -> None:
+    token = form_token(client)
+    _post(client, "The page exists now.", token)
+    traced = trace_statements(app)
+    _, during = begins_during(traced, lambda: _post(client, "Nothing to announce.", token))
+    inside = _write_transaction(during)
+    assert not [s for s in inside if "SAVEPOINT" in s], inside
+    # A site with a webhook: the call is queued, in a savepoint, in the same transaction.
+    with app.app_context():
+        db.session.add(Webhook(site_id=1, url="https://hooks.example/x", secret="s", active=True))
+        db.session.commit()
+    _, during = begins_during(traced, lambda: _post(client, "Announced now.", token))
+    inside = _write_transaction(during)
+    assert [s.split()[0] for s in inside if "SAVEPOINT" in s] == ["SAVEPOINT", "RELEASE"], inside
+    assert [s for s in inside if s.startswith("INSERT INTO OUTBOX")], inside
+    with app.app_context():
+        assert db.session.query(OutboxMessage).filter_by(kind="webhook").count() == 1
+
+
+def test_a_post_answers_with_the_row_as_stored(app: Flask, client: FlaskClient) -> None:
+    """The comment is inserted with one statement and never read back: what the answer
+    shows (and the session keeps) is what a fresh read finds, its thread root included."""
+    token = form_token(client)
+    first = _post(client, "A top-level comment.", token)["comment"]
+    body = {
+        "name": "Cost",
+        "email": "cost@example.org",
+        "text": "A reply to it.",
+        "form_token": token,
+        "parent": first["id"],
+    }
+    response = client.post(URL, json=body, headers={"Origin": "http://localhost"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    reply = json_of(response)["comment"]
+    with app.app_context():
+        top = db.session.get(Comment, int(first["id"]))
+        stored = db.session.get(Comment, int(reply["id"]))
+        assert top is not None and stored is not None
+        assert (top.root_id, top.depth, top.likes, top.edited) == (top.id, 0, 0, None)
+        assert (stored.root_id, stored.parent_id, stored.depth) == (top.id, top.id, 1)
+        assert stored.edit_token_hash and stored.edit_token_hash != top.edit_token_hash
+        page = db.session.get(Page, stored.page_id)
+        assert page is not None and page.comment_count == 2
 
 
 def test_a_vote_reads_its_page_before_the_write_transaction(
@@ -118,3 +165,34 @@ def test_a_changed_setting_is_seen_at_once_by_every_process(
     finally:
         with other.app_context():
             db.engine.dispose()
+
+
+def test_a_votes_answer_is_the_summary_a_read_gives_after_it(
+    app: Flask, client: FlaskClient, runner: Any
+) -> None:
+    """After the commit the page's row is read again (its aggregate changed in SQL) and its
+    editorial scores are read as stored: the answer is what the next read of it shows."""
+    key = visitor_key(client)
+    query = "site=default&page=/cost"
+    answers: list[dict[str, Any]] = []
+
+    def vote(value: int) -> None:
+        response = client.put(
+            f"/api/v1/ratings?{query}", json={"value": value}, headers={"X-Parley-Visitor": key}
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        answers.append(json_of(response))
+
+    vote(2)
+    for label, score in (("IMDB", "5.9"), ("Critics", "8.0")):
+        args = ["page", "score", "default", "/cost", label, score]
+        assert runner.invoke(args=args).exit_code == 0
+    traced = trace_statements(app)
+    _, during = begins_during(traced, lambda: vote(4))
+    answer = answers[-1]
+    after = during[during.index("COMMIT", during.index("BEGIN IMMEDIATE")) + 1 :]
+    assert len([s for s in after if "FROM PAGE" in s]) == 1, after
+    read = client.get(f"/api/v1/ratings?{query}", headers={"X-Parley-Visitor": key})
+    assert answer == json_of(read)
+    assert answer["count"] == 1 and answer["yours"] == 4
+    assert [item["label"] for item in answer["editorial"]["items"]] == ["IMDB", "Critics"]

@@ -9,8 +9,11 @@ anonymised address, the service's origin) and never reads the request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import make_transient_to_detached
 
 from service.comments import policy
 from service.comments.retries import (
@@ -21,7 +24,7 @@ from service.comments.retries import (
     same_rating,
 )
 from service.comments.status import count
-from service.data import Comment, Moderator, Page, Site
+from service.data import Comment, Moderator, Page, Site, utcnow
 from service.extensions import db
 from service.notify import events
 from service.ratings import votes
@@ -180,32 +183,28 @@ def store_post(prepared: Prepared) -> Posted:
             {"duplicate_of": str(first.id)},
         )
     decision = prepared.decision
-    comment = Comment(
-        page_id=page.id,
-        parent_id=parent.id if parent else None,
-        root_id=parent.root_id if parent else None,
-        depth=parent.depth + 1 if parent else 0,
-        author=data.name,
-        email_encrypted=privacy.encrypt_email(data.email),
-        email_index=prepared.email_index,
-        avatar=privacy.avatar_id(data.email),
-        website=data.website,
-        text=data.text,
-        html=prepared.html,
-        status=decision.status,
-        pending_reason=decision.reason,
-        shadow=decision.shadow,
-        visitor=prepared.visitor,
-        remote_addr=prepared.address or None,
-        notify=data.notify,
-        by_moderator=moderator is not None,
+    comment, token = _insert(
+        {
+            "page_id": page.id,
+            "parent_id": parent.id if parent else None,
+            "root_id": parent.root_id if parent else None,
+            "depth": parent.depth + 1 if parent else 0,
+            "author": data.name,
+            "email_encrypted": privacy.encrypt_email(data.email),
+            "email_index": prepared.email_index,
+            "avatar": privacy.avatar_id(data.email),
+            "website": data.website,
+            "text": data.text,
+            "html": prepared.html,
+            "status": decision.status,
+            "pending_reason": decision.reason,
+            "shadow": decision.shadow,
+            "visitor": prepared.visitor,
+            "remote_addr": prepared.address or None,
+            "notify": data.notify,
+            "by_moderator": moderator is not None,
+        }
     )
-    db.session.add(comment)
-    db.session.flush()  # the row's own key: never "the latest row"
-    if comment.root_id is None:
-        comment.root_id = comment.id
-    token = issue_edit_token(comment)
-    comment.edit_token_hash = edit_token_hash(token)
     if comment.status == "approved":
         count(page, +1)
     if data.rating is not None and prepared.visitor is not None:
@@ -213,6 +212,46 @@ def store_post(prepared: Prepared) -> Posted:
     if not comment.shadow:
         events.comment_posted(comment, confirm_now=decision.untrusted)
     return Posted(comment, token, rating=data.rating)
+
+
+# Built once: every post runs them in its write transaction.
+_COMMENTS = Comment.__table__
+_INSERT = sa.insert(_COMMENTS)
+_FINISH = (
+    sa.update(_COMMENTS)
+    .where(_COMMENTS.c.id == sa.bindparam("comment_id"))
+    .values(root_id=sa.bindparam("root_id"), edit_token_hash=sa.bindparam("token_hash"))
+)
+
+
+def _insert(values: dict[str, Any]) -> tuple[Comment, str]:
+    """Insert a comment's row and return it, loaded in the session, with its edit token.
+
+    Its thread root (itself, if top-level) and its edit token's hash are known only once
+    the row has its key (the row's own key: never "the latest row"), so one prebuilt UPDATE
+    follows. Every column is given, so the object holds the row as stored, unexpired.
+    """
+    db.session.flush()  # anything pending is written first, as the ORM's flush would
+    values = {**values, "created": utcnow(), "edited": None, "likes": 0}
+    connection = db.session.connection()
+    inserted = connection.execute(_INSERT, {**values, "edit_token_hash": None})
+    assert inserted.inserted_primary_key is not None
+    comment = Comment(id=inserted.inserted_primary_key[0], **values)
+    if comment.root_id is None:
+        comment.root_id = comment.id
+    token = issue_edit_token(comment)
+    comment.edit_token_hash = edit_token_hash(token)
+    connection.execute(
+        _FINISH,
+        {
+            "comment_id": comment.id,
+            "root_id": comment.root_id,
+            "token_hash": comment.edit_token_hash,
+        },
+    )
+    make_transient_to_detached(comment)  # as if loaded: no INSERT of its own at the flush
+    db.session.add(comment)
+    return comment, token
 
 
 def _resolve_parent(

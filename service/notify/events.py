@@ -35,8 +35,43 @@ def comment_posted(comment: Comment, *, confirm_now: bool = False) -> None:
     ``confirm_now``: the comment is held only because its author is not trusted yet; if it
     asked for reply mail with a visitor key, the confirmation mail goes at once, so the
     author can prove the address is theirs (``links.confirm``) without waiting.
+
+    Most comments cause nothing: ``_may_queue`` says so from the comment, the site and one
+    small read, and then no savepoint is opened.
     """
+    try:
+        if not _may_queue(comment, confirm_now):
+            return
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise
+        log.exception("notifications for comment %s could not be queued", comment.id)
+        return
+    except Exception:  # as in _safely: a notification must never cost the post
+        log.exception("notifications for comment %s could not be queued", comment.id)
+        return
     _safely(partial(_posted, confirm_now=confirm_now), comment)
+
+
+def _may_queue(comment: Comment, confirm_now: bool) -> bool:
+    """Whether ``_posted`` may queue anything; False only when it surely queues nothing.
+
+    Its one read (does the site have an active webhook?) runs outside a savepoint, and
+    only on SQLite, where a failed read leaves the transaction as it was (the errors that
+    end an SQLite transaction end it savepoint or not). PostgreSQL aborts the transaction
+    on any failed statement, so there the read stays inside ``_safely``'s savepoint.
+    """
+    site = comment.page.site
+    if comment.status == "pending":
+        if site.notify_moderators:
+            return True
+        if confirm_now and comment.visitor and _opted_in(comment):
+            return True
+    elif comment.status == "approved" and (_opted_in(comment) or comment.parent_id is not None):
+        return True
+    if db.session.get_bind().dialect.name != "sqlite":
+        return True
+    return webhooks.any_active(site.id)
 
 
 def comment_published(comment: Comment) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from service.data import Page, Site
+from service.data import EditorialScore, Page, Site
 from service.data.bounds import REVIEW_STAR_TYPES
 from service.extensions import db
 from service.ratings.votes import find_vote
@@ -19,9 +20,30 @@ def average(page: Page | None) -> float | None:
     return round(page.rating_sum / page.rating_count, 1)
 
 
+# Built once: the scores of a page, as ``Page.editorial`` orders them.
+_SCORES = (
+    sa.select(EditorialScore.label, EditorialScore.score, EditorialScore.scale, EditorialScore.url)
+    .where(EditorialScore.page_id == sa.bindparam("page_id"))
+    .order_by(EditorialScore.position, EditorialScore.id)
+)
+
+
+def _scores(page: Page | None) -> Sequence[Any]:
+    """The page's scores: the loaded list, else one small read of the stored rows (only
+    while the session holds no unflushed change, which the relationship would flush)."""
+    if page is None:
+        return []
+    session = db.session()
+    if "editorial" in sa.inspect(page).unloaded and not (
+        session.new or session.dirty or session.deleted
+    ):
+        return session.connection().execute(_SCORES, {"page_id": page.id}).all()
+    return list(page.editorial)
+
+
 def editorial(page: Page | None, site_scale: int) -> dict[str, Any]:
     """The owner's scores, and their average normalised to the site's scale."""
-    items = list(page.editorial) if page else []
+    items = _scores(page)
     normalised = [float(item.score) / item.scale * site_scale for item in items]
     return {
         "items": [

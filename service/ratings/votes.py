@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.data import Comment, Page, Rating, Site, utcnow
 from service.data.bounds import RATING_SCALES
@@ -80,15 +81,23 @@ def _apply(page_id: int, value: int, delta: int) -> None:
     )
 
 
+# Built once: every vote reads the visitor's row. populate_existing: after the page lock,
+# read the row as it is now, not as this session saw it before the lock (a concurrent vote
+# may have changed it).
+_FIND_VOTE = (
+    sa.select(Rating)
+    .where(Rating.page_id == sa.bindparam("page_id"), Rating.visitor == sa.bindparam("visitor"))
+    .execution_options(populate_existing=True)
+)
+_RATINGS = Rating.__table__
+_INSERT_VOTE = sa.insert(_RATINGS)
+# The SET clause is the parameters given: value, counted, updated, and a review's link.
+_UPDATE_VOTE = sa.update(_RATINGS).where(_RATINGS.c.id == sa.bindparam("rating_id"))
+
+
 def find_vote(page: Page, visitor: str) -> Rating | None:
     """The visitor's rating row for the page, read fresh."""
-    # populate_existing: after the page lock, read the row as it is now, not as
-    # this session saw it before the lock (a concurrent vote may have changed it).
-    return db.session.scalar(
-        sa.select(Rating)
-        .where(Rating.page_id == page.id, Rating.visitor == visitor)
-        .execution_options(populate_existing=True)
-    )
+    return db.session.scalar(_FIND_VOTE, {"page_id": page.id, "visitor": visitor})
 
 
 def _set(
@@ -100,42 +109,56 @@ def _set(
     counted: bool,
     address: str | None,
     locked: Rating | None | Unread = UNREAD,
-) -> Rating:
+) -> None:
     """Make ``value`` the visitor's one rating for the page, keeping the aggregate right.
 
-    ``locked``: the visitor's rating as read after ``lock_page`` by the caller."""
+    ``locked``: the visitor's rating as read after ``lock_page`` by the caller. The row is
+    written with one prebuilt statement, and the loaded object is told the stored values."""
     if isinstance(locked, Unread):
         lock_page(page)
         rating = find_vote(page, visitor)
     else:
         rating = locked
+    db.session.flush()  # anything pending is written first, as the ORM's flush did
+    connection = db.session.connection()
     if rating is None:
-        rating = Rating(
-            page_id=page.id,
-            visitor=visitor,
-            value=value,
-            counted=counted,
-            comment_id=comment.id if comment else None,
-            remote_addr=address,
+        connection.execute(
+            _INSERT_VOTE,
+            {
+                "page_id": page.id,
+                "visitor": visitor,
+                "value": value,
+                "counted": counted,
+                "comment_id": comment.id if comment else None,
+                "remote_addr": address,
+            },
         )
-        db.session.add(rating)
     else:
         if rating.counted:
             _apply(page.id, rating.value, -1)
-        rating.value, rating.counted, rating.updated = value, counted, utcnow()
+        changes: dict[str, Any] = {"value": value, "counted": counted, "updated": utcnow()}
         if comment is not None:
-            rating.comment_id = comment.id
-    db.session.flush()
+            changes["comment_id"] = comment.id
+        connection.execute(_UPDATE_VOTE, {"rating_id": rating.id, **changes})
+        for key, changed in changes.items():
+            set_committed_value(rating, key, changed)
     if counted:
         _apply(page.id, value, +1)
-    return rating
+
+
+# Built once: the page row as a vote's answer shows it, read after the commit, and the
+# attribute each of its columns loads.
+_PAGE_ROW = sa.select(Page.__table__).where(Page.__table__.c.id == sa.bindparam("page_id"))
+_PAGE_ATTRIBUTES = tuple(
+    sa.inspect(Page).get_property_by_column(column).key for column in Page.__table__.columns
+)
 
 
 def vote(page: Page, visitor: str, value: int, *, address: str | None) -> None:
     """A plain vote, or a change of vote. A review keeps its link; the vote counts.
 
     Commits, keeping the site as loaded; the page is read again when next used (its
-    aggregate changed in SQL)."""
+    aggregate changed in SQL), or at once by ``reread``."""
     clean_value(value, page.site.rating_scale)
     _refuse_closed(page)
     lock_page(page)
@@ -147,6 +170,20 @@ def vote(page: Page, visitor: str, value: int, *, address: str | None) -> None:
     _set(page, visitor, value, comment=None, counted=counted, address=address, locked=existing)
     db.session.expire(page)
     commit_keeping_loaded()
+
+
+def reread(page: Page) -> None:
+    """Read a page's row again after a vote's commit, in one prebuilt query (the
+    relationships stay expired, read when next used); as its next use would, for less."""
+    # Its key from the identity map, not page.id: that would load the expired row.
+    identity: tuple[Any, ...] | None = sa.inspect(page).identity
+    if identity is None:
+        return
+    row = db.session.connection().execute(_PAGE_ROW, {"page_id": identity[0]}).first()
+    if row is None:  # deleted meanwhile: its next use says so, as it would have
+        return
+    for key, stored in zip(_PAGE_ATTRIBUTES, row, strict=True):
+        set_committed_value(page, key, stored)
 
 
 def retract(page: Page, visitor: str) -> None:

@@ -144,6 +144,7 @@ def put_rating() -> Response:
         if page is None:
             page = get_or_create_page(site, query.page, title=None, url=None, service_origin=origin)
         votes.vote(page, visitor, value, address=address)
+    votes.reread(page)  # after the write transaction, as reading it when used would be
     return _personal(jsonify(summary.summary(site, page, visitor, vote=value)))
 
 
