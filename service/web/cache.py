@@ -39,6 +39,7 @@ from service.data.bounds import LANGUAGE_MAX, LANGUAGE_PATTERN
 from service.rules import visitors
 from service.sites.lookup import get_site
 from service.web import compress, front, metrics
+from service.web.headers import add_vary
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def _answer(entry: dict[str, Any]) -> Response:
 def personal_answer(response: Response) -> Response:
     """An answer for one visitor: kept by nobody, and said to vary with their key."""
     response.headers["Cache-Control"] = PRIVATE
-    response.vary.add(visitors.HEADER)
+    add_vary(response, visitors.HEADER)
     return response
 
 
@@ -202,7 +203,7 @@ class PublicRead:
         response.headers["Cache-Control"] = PUBLIC
         # A 304 carries what the 200 would: one Vary for every size of answer.
         for header in ("Accept-Encoding", *self.vary):
-            response.vary.add(header)
+            add_vary(response, header)
         # The finished answer may be replayed for the same request (service.web.front).
         request.environ[front.MARK] = front.Mark(
             self.site, self.pages, self.stamp, self.etag, request.endpoint or ""
@@ -215,5 +216,5 @@ class PublicRead:
         response = _answer(_fetch(self.key, render))
         response.headers["Cache-Control"] = PRIVATE
         for header in ("Accept-Encoding", *self.vary):
-            response.vary.add(header)
+            add_vary(response, header)
         return response

@@ -17,6 +17,8 @@ import gzip
 import brotli
 from flask import Flask, Response, request
 
+from service.web.headers import add_vary
+
 MIN_SIZE = 1024  # smaller answers gain too little for the work
 # What each coding costs and gains: brotli at 5 and gzip at 6 compress a 100-comment thread
 # in about a millisecond each; higher brotli levels take many times longer for a few percent.
@@ -72,7 +74,7 @@ def compress_answer(response: Response) -> Response:
     """Compress a text answer of a kilobyte or more for a client that takes br or gzip."""
     if not _worth_it(response):
         return response
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     if request.cookies:
         return response  # never next to a secret the request may be reflected beside
     coding = chosen()

@@ -20,6 +20,7 @@ from service.extensions import db
 from service.rules.errors import DomainError
 from service.sites import origins
 from service.sites.lookup import get_site
+from service.web.headers import add_vary
 from service.web.requests import UNSAFE_METHODS, service_origin
 
 CROSS_SITE_PATHS = ("/api/", "/widget/", "/thread")
@@ -97,7 +98,7 @@ def _check() -> None:
 
 def _cors(response: Response) -> Response:
     if request.path.startswith(CROSS_SITE_PATHS):
-        response.vary.add("Origin")
+        add_vary(response, "Origin")
     origin = g.get("cors_origin")
     if not origin:
         return response

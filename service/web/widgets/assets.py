@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import Response, abort, request
 from flask.blueprints import BlueprintSetupState
 
+from service.web.headers import add_vary
 from service.web.requests import external_url
 from service.web.widgets import bp
 
@@ -105,7 +106,7 @@ def _send(asset: Asset, cache_control: str) -> Response:
     else:
         response = Response(asset.body, mimetype=asset.mimetype)
     response.set_etag(asset.etag)
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     response.headers["Cache-Control"] = cache_control
     # Loaded by pages on other sites: they may read it, nothing more.
     response.headers["Access-Control-Allow-Origin"] = "*"
