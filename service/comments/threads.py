@@ -129,21 +129,10 @@ def read_thread(
     return Thread(nodes, next_cursor)
 
 
-class Unknown:
-    """A value not known yet (``single``'s rating)."""
-
-
-UNKNOWN = Unknown()
-
-
-def single(comment: Comment, rating: int | None | Unknown = UNKNOWN) -> Node:
-    """One comment on its own (a POST or PATCH answer), with its review rating: read, unless
-    the caller knows it (a comment just posted)."""
+def single(comment: Comment) -> Node:
+    """One comment on its own (a PATCH answer), with its review rating."""
     node = Node(comment)
-    if isinstance(rating, Unknown):
-        attach_ratings([node])
-    else:
-        node.rating = rating
+    attach_ratings([node])
     return node
 
 

@@ -23,13 +23,6 @@ from service.extensions import db
 from service.rules.errors import DomainError, ValidationError
 
 
-class Unread:
-    """Not read yet (``_set``'s ``locked``)."""
-
-
-UNREAD = Unread()
-
-
 def clean_value(value: Any, scale: int, field: str = "value") -> int:
     """A vote: a whole number from 1 to the site's scale (not a bool, not a float)."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -100,6 +93,12 @@ def find_vote(page: Page, visitor: str) -> Rating | None:
     return db.session.scalar(_FIND_VOTE, {"page_id": page.id, "visitor": visitor})
 
 
+def _locked_vote(page: Page, visitor: str) -> Rating | None:
+    """The visitor's rating for the page, read after locking the page row."""
+    lock_page(page)
+    return find_vote(page, visitor)
+
+
 def _set(
     page: Page,
     visitor: str,
@@ -108,17 +107,12 @@ def _set(
     comment: Comment | None,
     counted: bool,
     address: str | None,
-    locked: Rating | None | Unread = UNREAD,
+    rating: Rating | None,
 ) -> None:
     """Make ``value`` the visitor's one rating for the page, keeping the aggregate right.
 
-    ``locked``: the visitor's rating as read after ``lock_page`` by the caller. The row is
-    written with one prebuilt statement, and the loaded object is told the stored values."""
-    if isinstance(locked, Unread):
-        lock_page(page)
-        rating = find_vote(page, visitor)
-    else:
-        rating = locked
+    ``rating``: the visitor's rating as read after ``lock_page`` (``_locked_vote``). The row
+    is written with one prebuilt statement, and the loaded object is told the stored values."""
     db.session.flush()  # anything pending is written first, as the ORM's flush did
     connection = db.session.connection()
     if rating is None:
@@ -161,13 +155,12 @@ def vote(page: Page, visitor: str, value: int, *, address: str | None) -> None:
     aggregate changed in SQL), or at once by ``reread``."""
     clean_value(value, page.site.rating_scale)
     _refuse_closed(page)
-    lock_page(page)
-    existing = find_vote(page, visitor)
+    existing = _locked_vote(page, visitor)
     counted = True
     if existing is not None and existing.comment_id is not None:
         review = db.session.get(Comment, existing.comment_id)
         counted = review is None or review.status == "approved"
-    _set(page, visitor, value, comment=None, counted=counted, address=address, locked=existing)
+    _set(page, visitor, value, comment=None, counted=counted, address=address, rating=existing)
     db.session.expire(page)
     commit_keeping_loaded()
 
@@ -188,8 +181,7 @@ def reread(page: Page) -> None:
 
 def retract(page: Page, visitor: str) -> None:
     """Take the visitor's vote back (a review stays as a comment without a rating)."""
-    lock_page(page)
-    rating = find_vote(page, visitor)
+    rating = _locked_vote(page, visitor)
     if rating is not None:
         if rating.counted:
             _apply(page.id, rating.value, -1)
@@ -213,6 +205,7 @@ def attach_review(page: Page, comment: Comment, visitor: str, value: int) -> Non
         comment=comment,
         counted=comment.status == "approved",
         address=comment.remote_addr,
+        rating=_locked_vote(page, visitor),
     )
 
 
@@ -224,7 +217,15 @@ def change_review(comment: Comment, value: int) -> None:
     _refuse_closed(page)
     if rating is None:
         raise ValidationError({"rating": "This comment is not a review."})
-    _set(page, rating.visitor, value, comment=comment, counted=rating.counted, address=None)
+    _set(
+        page,
+        rating.visitor,
+        value,
+        comment=comment,
+        counted=rating.counted,
+        address=None,
+        rating=_locked_vote(page, rating.visitor),
+    )
 
 
 def review_rating(comment: Comment) -> Rating | None:

@@ -103,8 +103,9 @@ def _kept_in_304(name: str) -> bool:
     return not is_entity_header(name) or name.lower() in ("expires", "content-location")
 
 
-def _keepable(status: int, headers: Headers, mark: Mark | None) -> bool:
-    if mark is None or status not in STATUS_TEXT or "Set-Cookie" in headers:
+def _keepable(status: int, headers: Headers) -> bool:
+    """An answer a view marked shared that may be replayed to anyone asking the same."""
+    if status not in STATUS_TEXT or "Set-Cookie" in headers:
         return False
     if not headers.get("Cache-Control", "").startswith("public"):
         return False
@@ -123,7 +124,7 @@ class FrontCache:
         # entry is checked against the versions whichever copy it is, so a local one saves
         # the round trip and can never serve what the versions rule out.
         self._local: SimpleCache | None = None
-        if not isinstance(self._store_or_none(), SimpleCache):
+        if not isinstance(self._store(), SimpleCache):  # the cache is attached before this
             self._local = SimpleCache(threshold=LOCAL_ENTRIES, default_timeout=0)
 
     def engine(self) -> Engine:
@@ -135,12 +136,6 @@ class FrontCache:
     def _store(self) -> Any:
         backend = self.flask_app.extensions["cache"]
         return next(iter(backend.values()))
-
-    def _store_or_none(self) -> Any:
-        try:
-            return self._store()
-        except (KeyError, StopIteration):
-            return None
 
     def _entry(self, key: str) -> Entry | None:
         """The kept entry, from this process's copy while it matches the versions, else
@@ -216,7 +211,7 @@ class FrontCache:
             return body
         status = int(answer["status"].split(" ", 1)[0])
         headers = Headers(answer["headers"])
-        if not _keepable(status, headers, mark):
+        if not _keepable(status, headers):
             return body
         try:
             data = b"".join(body)

@@ -177,7 +177,8 @@ def create_comment() -> tuple[Response, int]:
     posted = submit_comment(site, query.page, json_body(), visitor_key=key, edit_token=token)
     comment = posted.comment
     body = {
-        "comment": present.public_comment(threads.single(comment, posted.rating)),
+        # A new post's rating is the one it brought: nothing to read back.
+        "comment": present.public_comment(threads.Node(comment, rating=posted.rating)),
         # A shadow-banned author is told what everyone else is told.
         "status": "approved" if comment.shadow else comment.status,
         "edit_token": posted.edit_token,
