@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres test-quick lint bench clean embed
+.PHONY: run test test-postgres test-quick lint bench clean embed translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +62,15 @@ embed:
 	    /tmp/parley-terser/node_modules/.bin/terser $$src -c passes=3 -m --ecma 2017; \
 	  } > $$out.tmp && mv $$out.tmp $$out || exit 1; \
 	done
+
+# Extract every marked message (babel.cfg) into service/translations/messages.pot, bring
+# each language's messages.po in step (new messages empty, removed ones dropped), and
+# compile the .mo files. Then translate what is empty and run it again: tests/test_i18n.py
+# fails on any message missing, empty or fuzzy in a catalogue (docs/languages.md).
+TRANSLATIONS = service/translations
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project Parley --msgid-bugs-address '' -o $(TRANSLATIONS)/messages.pot service templates
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import cli, config, database, migrations, startup, web
 from service.extensions import csrf, db
-from service.web import admin, api, notify, ops, widgets
+from service.web import admin, api, feeds, i18n, notify, ops, privacy, widgets
 from service.web.limits import limiter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrations.attach(app)  # Flask-Migrate: loaded where it is used
     csrf.init_app(app)
     limiter.init_app(app)
+    i18n.init_app(app)  # Flask-Babel: the language of each answer (docs/languages.md)
     web.register(app)
 
     csrf.exempt(api.bp)  # the JSON API is guarded by origin checks, not cookies
@@ -38,6 +39,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(notify.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(privacy.bp)
     cli.register(app)
     _first_owner(app)
     return app

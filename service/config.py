@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     # What a post without a form token gets from a client that is neither a browser nor
     # brings an API token (bounds.TOKENLESS_POSTS); a site's own setting overrides it.
     "PARLEY_TOKENLESS_POSTS": "moderate",
+    "PARLEY_RETENTION_DAYS": 90,  # stored client addresses: `flask --app service purge`
+    "PARLEY_PRIVACY_LIMIT": "5 per hour;20 per day",  # privacy requests per client address
+    "PARLEY_IMPORT_MAX_BYTES": 200 * 1024 * 1024,  # an upload to the admin's import form
     "PARLEY_MAX_LINKS": 10,
     "PARLEY_DUPLICATE_WINDOW": 10 * 60,
     "PARLEY_ADMIN_EMAIL": None,
@@ -109,6 +112,10 @@ def _origins(value: str) -> list[str]:
 
 
 SMTP_SECURITY = ("none", "starttls", "ssl")
+# Whole-number variables and their bounds.
+WHOLE_NUMBERS = {"PARLEY_PORT": (1, 65535), "PARLEY_TRUSTED_PROXIES": (0, 10)}
+WHOLE_NUMBERS |= {"PARLEY_FORM_MIN_SECONDS": (0, 60), "PARLEY_RETENTION_DAYS": (1, 36500)}
+WHOLE_NUMBERS |= {"PARLEY_IMPORT_MAX_BYTES": (1024, 1 << 40)}
 METRICS_TOKEN_MIN = 16
 
 
@@ -208,8 +215,9 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         out["PARLEY_DATA_KEY_FALLBACKS"] = [k.strip() for k in raw.split(",") if k.strip()]
     if "PARLEY_DATABASE_URL" in environ:
         out["SQLALCHEMY_DATABASE_URI"] = environ["PARLEY_DATABASE_URL"].strip()
-    if "PARLEY_PORT" in environ:
-        out["PARLEY_PORT"] = _int("PARLEY_PORT", environ["PARLEY_PORT"], 1, 65535)
+    for name, (low, high) in WHOLE_NUMBERS.items():
+        if name in environ:
+            out[name] = _int(name, environ[name], low, high)
     if "PARLEY_MODERATION" in environ:
         policy = environ["PARLEY_MODERATION"].strip().lower()
         if policy not in MODERATION_POLICIES:
@@ -225,14 +233,6 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
                 f"not {tokenless!r}"
             )
         out["PARLEY_TOKENLESS_POSTS"] = tokenless
-    if "PARLEY_TRUSTED_PROXIES" in environ:
-        out["PARLEY_TRUSTED_PROXIES"] = _int(
-            "PARLEY_TRUSTED_PROXIES", environ["PARLEY_TRUSTED_PROXIES"], 0, 10
-        )
-    if "PARLEY_FORM_MIN_SECONDS" in environ:
-        out["PARLEY_FORM_MIN_SECONDS"] = _int(
-            "PARLEY_FORM_MIN_SECONDS", environ["PARLEY_FORM_MIN_SECONDS"], 0, 60
-        )
     if "PARLEY_ALLOWED_ORIGINS" in environ:
         out["PARLEY_ALLOWED_ORIGINS"] = _origins(environ["PARLEY_ALLOWED_ORIGINS"])
     if "PARLEY_RATELIMIT_ENABLED" in environ:

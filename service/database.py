@@ -42,18 +42,21 @@ _write_intent: ContextVar[bool] = ContextVar("parley_write_intent", default=Fals
 def writing() -> Iterator[None]:
     """A write transaction for the block (SQLite: ``BEGIN IMMEDIATE``, the write lock).
 
-    A read transaction still open from lookups before it is ended first: SQLite cannot
-    turn a read into a write once another connection has written meanwhile ("database is
-    locked" at once, whatever the busy timeout). What those lookups loaded is kept as it
-    was read, not read again: the block writes counters as SQL expressions
+    On SQLite a read transaction still open from lookups before it is ended first: SQLite
+    cannot turn a read into a write once another connection has written meanwhile
+    ("database is locked" at once, whatever the busy timeout). What those lookups loaded is
+    kept as it was read, not read again: the block writes counters as SQL expressions
     (``n = n + 1``), never from values read before. The caller commits inside the block.
     """
     session = db.session()
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             session.commit()
-        else:
+        elif session.get_bind().dialect.name == "sqlite":
             commit_keeping_loaded()
+        # Elsewhere (PostgreSQL, read committed) the lookups' transaction simply goes on as
+        # the write's: it holds no lock, and each statement reads what is committed. Ending
+        # it would cost a round trip, and a checkout and its ping for the write.
     token = _write_intent.set(True)
     try:
         yield

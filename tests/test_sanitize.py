@@ -17,6 +17,8 @@ from service.rules.sanitize import (
     ALLOWED_TAGS,
     MAX_DEPTH,
     render_comment,
+    render_markdown,
+    render_plain,
 )
 
 NESTING_TAGS = {"blockquote", "ul", "ol"}
@@ -348,3 +350,44 @@ hostile_text = st.lists(
 @given(st.one_of(hostile_text, st.text()))
 def test_any_input_renders_only_allowed_tags_attributes_and_schemes(source: str) -> None:
     assert_safe(render_comment(source))
+
+
+# Prose and its near misses: every character the plain-text path accepts, and the ones
+# that make markdown or the linkifier act (list markers, indentation, domains, entities).
+_PROSE = st.lists(
+    st.sampled_from(
+        [*"aZéßжاது9 ,;:?!'\"()-.\n", "  ", "\n\n", "x.com", "1. ", "- ", "&", "*", "_", "\t"]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None)
+@given(_PROSE)
+def test_plain_prose_renders_as_markdown_would(source: str) -> None:
+    plain = render_plain(source)
+    if plain is not None:
+        assert plain == render_markdown(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "A short remark.",
+        'He said "hi", and it\'s fine: really (mostly) - yes?',
+        "First line\nsecond line\n\n\nA new paragraph.",
+        "Ünïcödé and 3 numbers.",
+    ],
+)
+def test_plain_prose_takes_the_short_path_to_the_same_html(source: str) -> None:
+    assert render_plain(source) is not None
+    assert render_plain(source) == render_markdown(source) == render_comment(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["x.com is a domain", "1. a list", "- a list", "    code", "a  \nb", "*em*", "a & b", ""],
+)
+def test_anything_but_plain_prose_is_parsed(source: str) -> None:
+    assert render_plain(source) is None

@@ -8,12 +8,14 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from service.cli.imports import run_import_jobs
 from service.data import OutboxMessage, Site, Webhook, utcnow
 from service.database import writing
 from service.extensions import db
 from service.notify.mailer import SmtpSettings, setting
 from service.notify.outbox import send_due
 from service.notify.webhooks import SIGNATURE_HEADER, WebhookError, add
+from service.transfer.jobs import requeue_interrupted
 
 outbox_cli = AppGroup("outbox", help="Mail and webhook calls waiting to be sent.")
 
@@ -22,11 +24,14 @@ outbox_cli = AppGroup("outbox", help="Mail and webhook calls waiting to be sent.
 @click.option("--loop", is_flag=True, help="Keep sending until interrupted.")
 @click.option("--interval", type=float, default=None, help="Seconds between rounds (--loop).")
 def outbox_send(loop: bool, interval: float | None) -> None:
-    """Send what is due once (or keep going with --loop)."""
+    """Send what is due once (or keep going with --loop); run queued import jobs too."""
     pause = float(setting("PARLEY_OUTBOX_INTERVAL")) if interval is None else interval
+    if loop:
+        requeue_interrupted()  # jobs this loop was running when it stopped
     while True:
         report = send_due()
         db.session.remove()
+        run_import_jobs()
         if not loop or report.sent or report.failed or report.gave_up:
             click.echo(report.describe())
         if not loop:

@@ -23,6 +23,7 @@ from waitress.server import TcpWSGIServer
 
 from service.notify.outbox import start_worker
 from service.rules import logs
+from service.transfer import worker as import_worker
 
 THREADS = 8
 IDLE_TIMEOUT = 10  # seconds a connection may stay open with no request under way
@@ -73,8 +74,9 @@ def settings(app: Flask) -> dict[str, Any]:
         "asyncore_use_poll": True,  # select() stops at 1,024 descriptors
         "max_request_header_size": HEADER_MAX,
         # Twice the application's limit, so the application answers a body just over it with
-        # its own 413; waitress cuts off anything larger before buffering it.
-        "max_request_body_size": 2 * body_max,
+        # its own 413; waitress cuts off anything larger before buffering it (to disk above
+        # 512 KiB). Import uploads (admin) have their own, larger limit.
+        "max_request_body_size": max(2 * body_max, int(app.config["PARLEY_IMPORT_MAX_BYTES"])),
         # PARLEY_TRUSTED_PROXIES alone decides which forwarded headers count (ProxyFix).
         "clear_untrusted_proxy_headers": False,
         "expose_tracebacks": False,
@@ -92,6 +94,7 @@ def serve(app: Flask, host: str, port: int, announce: Callable[[], None] | None 
 
     previous = signal.signal(signal.SIGTERM, stop)
     worker = start_worker(app)
+    imports = import_worker.start(app)
     try:
         if announce:
             announce()
@@ -99,6 +102,7 @@ def serve(app: Flask, host: str, port: int, announce: Callable[[], None] | None 
     finally:
         signal.signal(signal.SIGTERM, previous)
         worker.stop()
+        imports.stop()
         server.close()
 
 

@@ -7,6 +7,7 @@ import hmac
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from service.comments.retries import edit_token_hash
 from service.comments.status import count
@@ -24,14 +25,14 @@ def _authorised(comment_id: int, token: str | None) -> Comment:
     # Locked, and read fresh: a double-clicked delete must count only once.
     comment = db.session.get(Comment, comment_id, with_for_update=True, populate_existing=True)
     if comment is None or comment.status in ("deleted", "spam"):
-        raise DomainError("not_found", "There is no such comment.")
+        raise DomainError("not_found", _l("There is no such comment."))
     expected = comment.edit_token_hash
     given = edit_token_hash(token) if token else ""
     if not expected or not hmac.compare_digest(expected, given):
-        raise DomainError("bad_edit_token", "This edit link is not valid for this comment.")
+        raise DomainError("bad_edit_token", _l("This edit link is not valid for this comment."))
     if not edit_window_open(comment, comment.page.site, utcnow()):
         raise DomainError(
-            "edit_window_closed", "Comments can be changed only shortly after posting."
+            "edit_window_closed", _l("Comments can be changed only shortly after posting.")
         )
     return comment
 
@@ -60,7 +61,7 @@ def edit_comment(
         if votes.review_rating(comment) is not None:
             votes.change_review(comment, change.rating)
         elif visitor is None:
-            raise DomainError("visitor_required", "Rating a comment needs a visitor key.")
+            raise DomainError("visitor_required", _l("Rating a comment needs a visitor key."))
         else:
             votes.attach_review(comment.page, comment, visitor, change.rating)
     db.session.commit()

@@ -10,8 +10,9 @@ spam and shown only back to them. Every ban and unban is audited.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
-from service.data import Ban, Comment, Moderator, Site
+from service.data import Ban, Comment, Moderator, Site, versions
 from service.data.bounds import BAN_KINDS, BAN_LABEL_MAX, REASON_MAX
 from service.extensions import db
 from service.rules import privacy
@@ -86,7 +87,7 @@ def ban_author(
         if kind in kinds and value
     ]
     if not made:
-        raise ValidationError({"kinds": "Choose what to ban the author by."})
+        raise ValidationError({"kinds": _l("Choose what to ban the author by.")})
     audit.record(
         moderator,
         comment.page.site_id,
@@ -159,19 +160,40 @@ _MATCHING = (
 )
 
 
+# What each process keeps of a site's bans, while its version holds: (kind, value) ->
+# (shadow, id); None for a site with more than KEPT_BANS, which asks _MATCHING instead.
+KEPT_BANS = 1000
+_ALL = sa.select(_BAN.c.kind, _BAN.c.value, _BAN.c.shadow, _BAN.c.id).where(
+    _BAN.c.site_id == sa.bindparam("site_id")
+)
+
+
+def _load(site_id: int) -> dict[tuple[str, str], tuple[bool, int]] | None:
+    rows = db.session.connection().execute(_ALL.limit(KEPT_BANS + 1), {"site_id": site_id})
+    found = {(kind, value): (shadow, ident) for kind, value, shadow, ident in rows}
+    return found if len(found) <= KEPT_BANS else None
+
+
+_KEPT = versions.SiteMemo("bans", _load)
+
+
 def matching(
     site: Site, *, email_index: str, address: str | None, visitor: str | None
 ) -> Ban | None:
     """The ban that applies to a new comment, a plain ban before a shadow one."""
-    found = db.session.connection().scalar(
-        _MATCHING,
-        {
-            "site_id": site.id,
-            "email": email_index or None,
-            "address": address_value(address) if address else None,
-            "visitor": visitor or None,
-        },
-    )
+    values = {
+        "email": email_index or None,
+        "address": address_value(address) if address else None,
+        "visitor": visitor or None,
+    }
+    kept = _KEPT.get(site)
+    if kept is None:
+        found = db.session.connection().scalar(_MATCHING, {"site_id": site.id, **values})
+    else:
+        hits = [
+            kept[(kind, value)] for kind, value in values.items() if value and (kind, value) in kept
+        ]
+        found = min(hits)[1] if hits else None
     return db.session.get(Ban, found) if found is not None else None
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from service.data import Comment, Like, Page
 from service.data.versions import bump_pages
@@ -24,7 +27,7 @@ def set_like(comment_id: int, visitor: str, liked: bool) -> tuple[int, bool]:
         .execution_options(populate_existing=True)
     )
     if comment is None or comment.status != "approved":
-        raise DomainError("not_found", "There is no such comment.")
+        raise DomainError("not_found", _l("There is no such comment."))
     existing = db.session.scalar(
         sa.select(Like).where(Like.comment_id == comment_id, Like.visitor == visitor)
     )
@@ -67,3 +70,28 @@ def site_of(comment_id: int) -> int | None:
         .join(Comment, Comment.page_id == Page.id)
         .where(Comment.id == comment_id)
     )
+
+
+def forget_visitors(visitors: Collection[str], site_ids: Collection[int] | None = None) -> int:
+    """Remove every like of these visitor keys (on some sites' pages, or on every site), each
+    liked comment's count following; returns how many went (caller commits)."""
+    if not visitors:
+        return 0
+    query = sa.select(Like.id, Like.comment_id, Comment.page_id).join(
+        Comment, Comment.id == Like.comment_id
+    )
+    query = query.where(Like.visitor.in_(sorted(visitors)))
+    if site_ids is not None:
+        query = query.join(Page, Page.id == Comment.page_id).where(Page.site_id.in_(site_ids))
+    rows = db.session.execute(query).all()
+    for _like, comment_id, _page in rows:
+        db.session.execute(
+            sa.update(Comment)
+            .where(Comment.id == comment_id)
+            .values(likes=Comment.likes - 1)
+            .execution_options(synchronize_session=False)
+        )
+    if rows:
+        db.session.execute(sa.delete(Like).where(Like.id.in_([row[0] for row in rows])))
+        bump_pages(*{row[2] for row in rows})  # threads show the counts, and sort by them
+    return len(rows)

@@ -9,6 +9,7 @@ to the audit log in the same transaction.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from service.comments.posting import post_comment
 from service.comments.status import set_status
@@ -73,7 +74,9 @@ def _text(text: str) -> str:
 def edit_text(moderator: Moderator, comment: Comment, text: str) -> None:
     """Replace a comment's text, sanitised again (caller commits)."""
     if comment.author is None:
-        raise ValidationError({"text": "Its author deleted this comment; nothing is left to edit."})
+        raise ValidationError(
+            {"text": _l("Its author deleted this comment; nothing is left to edit.")}
+        )
     cleaned = _text(text)
     if cleaned == comment.text:
         return

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from service.comments import bans
 from service.comments.blocklist import blocked_word
@@ -90,7 +91,7 @@ def decide(
     """The status of a new comment; raises for a banned author, a link flood, or a post
     without a token where the site refuses those."""
     if page is not None and page.comments_closed:
-        raise DomainError("comments_closed", "Comments are closed on this page.")
+        raise DomainError("comments_closed", _l("Comments are closed on this page."))
     rule = tokenless_posts(site) if tokenless else "policy"
     if rule == "refuse":
         raise DomainError(
@@ -100,11 +101,16 @@ def decide(
         )
     ban = bans.matching(site, email_index=email_index, address=address, visitor=visitor)
     if ban is not None and not ban.shadow:
-        raise DomainError("banned", "You cannot comment on this site.")
+        raise DomainError("banned", _l("You cannot comment on this site."))
     links = count_links(html)
     if links > current_app.config["PARLEY_MAX_LINKS"]:
         raise ValidationError(
-            {"text": f"At most {current_app.config['PARLEY_MAX_LINKS']} links in a comment."}
+            {
+                "text": _l(
+                    "At most %(max)s links in a comment.",
+                    max=current_app.config["PARLEY_MAX_LINKS"],
+                )
+            }
         )
     if ban is not None:
         return Decision("spam", "Shadow-banned author.", shadow=True)

@@ -9,10 +9,11 @@ anonymised address, the service's origin) and never reads the request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import make_transient_to_detached
 
 from service.comments import policy
@@ -33,6 +34,9 @@ from service.rules.errors import DomainError, ValidationError
 from service.rules.sanitize import render_comment
 from service.rules.validation import CommentInput
 from service.sites.lookup import find_page, get_or_create_page
+
+if TYPE_CHECKING:
+    from service.comments.importing import Kept
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class Prepared:
     visitor: str | None
     moderator: Moderator | None
     edit_token: str | None
+    kept: Kept | None = None  # import mode: service.comments.importing
 
 
 def post_comment(
@@ -119,7 +124,7 @@ def prepare_post(
     token nor an API token (``policy.decide`` applies the site's rule for those).
     """
     if data.rating is not None and visitor is None:
-        raise DomainError("visitor_required", "A review needs a visitor key.")
+        raise DomainError("visitor_required", _l("A review needs a visitor key."))
     page = find_page(site, page_key)
     email_index = privacy.email_index(data.email)
     parent = _resolve_parent(page, data.parent, by_moderator=moderator is not None)
@@ -172,14 +177,17 @@ def store_post(prepared: Prepared) -> Posted:
         url=data.url,
         service_origin=prepared.service_origin,
     )
-    first = duplicate_of(page, parent, prepared.email_index, data.text)
+    first = None if prepared.kept else duplicate_of(page, parent, prepared.email_index, data.text)
     if first is not None and same_rating(first, data.rating):
         if moderator is not None or proven_author(first, prepared.visitor, prepared.edit_token):
             return Posted(first, issue_edit_token(first), duplicate=True, rating=data.rating)
         raise DomainError(
             "duplicate",
-            f"This text was just posted here by the same author (comment {first.id}): it is "
-            "not posted twice.",
+            _l(
+                "This text was just posted here by the same author (comment %(id)s): it is "
+                "not posted twice.",
+                id=first.id,
+            ),
             {"duplicate_of": str(first.id)},
         )
     decision = prepared.decision
@@ -190,8 +198,8 @@ def store_post(prepared: Prepared) -> Posted:
             "root_id": parent.root_id if parent else None,
             "depth": parent.depth + 1 if parent else 0,
             "author": data.name,
-            "email_encrypted": privacy.encrypt_email(data.email),
-            "email_index": prepared.email_index,
+            "email_encrypted": privacy.encrypt_email(data.email) if data.email else None,
+            "email_index": prepared.email_index or None,  # an import may have none
             "avatar": privacy.avatar_id(data.email),
             "website": data.website,
             "text": data.text,
@@ -203,13 +211,14 @@ def store_post(prepared: Prepared) -> Posted:
             "remote_addr": prepared.address or None,
             "notify": data.notify,
             "by_moderator": moderator is not None,
-        }
+        },
+        prepared.kept,
     )
     if comment.status == "approved":
         count(page, +1)
     if data.rating is not None and prepared.visitor is not None:
         votes.attach_review(page, comment, prepared.visitor, data.rating)
-    if not comment.shadow:
+    if not comment.shadow and prepared.kept is None:
         events.comment_posted(comment, confirm_now=decision.untrusted)
     return Posted(comment, token, rating=data.rating)
 
@@ -224,7 +233,7 @@ _FINISH = (
 )
 
 
-def _insert(values: dict[str, Any]) -> tuple[Comment, str]:
+def _insert(values: dict[str, Any], kept: Kept | None = None) -> tuple[Comment, str]:
     """Insert a comment's row and return it, loaded in the session, with its edit token.
 
     Its thread root (itself, if top-level) and its edit token's hash are known only once
@@ -232,15 +241,16 @@ def _insert(values: dict[str, Any]) -> tuple[Comment, str]:
     follows. Every column is given, so the object holds the row as stored, unexpired.
     """
     db.session.flush()  # anything pending is written first, as the ORM's flush would
-    values = {**values, "created": utcnow(), "edited": None, "likes": 0}
+    times = (kept.created, kept.edited, kept.likes) if kept else (utcnow(), None, 0)
+    values = {**values, "created": times[0], "edited": times[1], "likes": times[2]}
     connection = db.session.connection()
     inserted = connection.execute(_INSERT, {**values, "edit_token_hash": None})
     assert inserted.inserted_primary_key is not None
     comment = Comment(id=inserted.inserted_primary_key[0], **values)
     if comment.root_id is None:
         comment.root_id = comment.id
-    token = issue_edit_token(comment)
-    comment.edit_token_hash = edit_token_hash(token)
+    token = issue_edit_token(comment) if kept is None else ""  # imports: no edit token
+    comment.edit_token_hash = edit_token_hash(token) if token else None
     connection.execute(
         _FINISH,
         {
@@ -269,11 +279,11 @@ def _resolve_parent(
     ):
         if by_moderator:
             raise ValidationError(
-                {"parent": "Approve the comment first: replies to it are not shown."}
+                {"parent": _l("Approve the comment first: replies to it are not shown.")}
             )
         parent = None
     if parent is None or page is None or parent.page_id != page.id:
-        raise ValidationError({"parent": "The comment you reply to is not on this page."})
+        raise ValidationError({"parent": _l("The comment you reply to is not on this page.")})
     return reply_target(parent)
 
 

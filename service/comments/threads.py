@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from service.data import Comment, Page, Rating
 from service.data.bounds import MAX_ID
@@ -74,7 +75,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[datetime, int, int]:
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise DomainError(
             "invalid_query",
-            "The cursor is not valid.",
+            _l("The cursor is not valid."),
             {"cursor": "Use the 'next' value of a previous answer."},
         ) from None
 

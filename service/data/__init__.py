@@ -4,8 +4,18 @@ It imports nothing from the domain above it.
 """
 
 from service.data.accounts import ApiToken, AuditEntry, Ban, BlockedWord, Moderator, Role
+from service.data.imports import ImportedComment, ImportJob
 from service.data.mail import Address, OutboxMessage, VisitorProof, Webhook
-from service.data.models import Comment, EditorialScore, Like, Page, Rating, Site, utcnow
+from service.data.models import (
+    Comment,
+    EditorialScore,
+    Like,
+    Page,
+    PrivacyRequest,
+    Rating,
+    Site,
+    utcnow,
+)
 
 __all__ = [
     "Address",
@@ -15,10 +25,13 @@ __all__ = [
     "BlockedWord",
     "Comment",
     "EditorialScore",
+    "ImportJob",
+    "ImportedComment",
     "Like",
     "Moderator",
     "OutboxMessage",
     "Page",
+    "PrivacyRequest",
     "Rating",
     "Role",
     "Site",

@@ -40,6 +40,7 @@ MAX_COUNT_PAGES = 100  # page ids per counts request
 COUNT_GET_PAGES = 20  # page ids per cacheable GET /api/v1/counts (more: the POST)
 COUNT_GET_URL_MAX = 4000  # bytes of its path and query (gunicorn refuses lines over 4094)
 PAGE_SIZE_MAX = 100  # comments per thread read
+FEED_SIZE = 50  # entries of an Atom feed of comments
 
 # --- closed sets --------------------------------------------------------------------------
 STATUSES = ("pending", "approved", "spam", "deleted")
@@ -65,6 +66,22 @@ TOKENLESS_POSTS: dict[str, str] = {
     "policy": "Apply the site's moderation policy",
     "refuse": "Refuse them",
 }
+# Comment systems an import reads (docs/imports.md), and an import job's states.
+IMPORT_FORMATS: dict[str, str] = {
+    "wordpress": "WordPress (WXR export)",
+    "disqus": "Disqus (XML export)",
+    "isso": "Isso (SQLite database)",
+    "remark42": "Remark42 (backup file)",
+    "commento": "Commento or Comentario (JSON export)",
+}
+IMPORT_STATES = ("queued", "validating", "importing", "done", "failed")
+SOURCE_ID_MAX = 200  # characters of a comment's id in the system it is imported from
+# What erasing a commenter's data does to their comments (each site's setting).
+ERASURE_MODES: dict[str, str] = {
+    "anonymize": "Anonymise them: the text stays, without a name or anything personal",
+    "remove": "Remove them: a placeholder stays only where replies hang from one",
+}
+PRIVACY_KINDS = ("export", "erase")  # what a commenter's mailed link lets them do
 
 # A language tag like en or pt-BR.
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$"

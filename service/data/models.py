@@ -14,10 +14,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.data.bounds import (
     EDITORIAL_SCALES,
+    ERASURE_MODES,
     LABEL_MAX,
     MODERATION_POLICIES,
     NAME_MAX,
     PAGE_KEY_MAX,
+    PRIVACY_KINDS,
     RATING_SCALES,
     SCHEMA_TYPE_MAX,
     SITE_KEY_MAX,
@@ -53,6 +55,7 @@ class Site(db.Model):  # type: ignore[name-defined]
         sa.CheckConstraint(
             sql_in("tokenless_posts", tuple(TOKENLESS_POSTS)), name="tokenless_posts"
         ),
+        sa.CheckConstraint(sql_in("erasure", tuple(ERASURE_MODES)), name="erasure"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +73,10 @@ class Site(db.Model):  # type: ignore[name-defined]
     # What a post without a form token or API token gets (TOKENLESS_POSTS); None follows
     # PARLEY_TOKENLESS_POSTS.
     tokenless_posts: Mapped[str | None] = mapped_column(sa.String(16))
+    # What erasing a commenter's data does to their comments (ERASURE_MODES).
+    erasure: Mapped[str] = mapped_column(
+        sa.String(16), default="anonymize", server_default="anonymize"
+    )
     created: Mapped[datetime] = mapped_column(default=utcnow)
     # Replaced by every settings change: part of every cached answer's key for its pages.
     version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
@@ -252,3 +259,23 @@ class EditorialScore(db.Model):  # type: ignore[name-defined]
     scale: Mapped[int] = mapped_column(default=10)
     url: Mapped[str | None] = mapped_column(sa.String(URL_MAX))
     position: Mapped[int] = mapped_column(default=0)
+
+
+class PrivacyRequest(db.Model):  # type: ignore[name-defined]
+    """A commenter's request, by address, for their data or its erasure: the mailed link's
+    record. Its ``used`` time makes the link single-use; the rows of the last day are the
+    per-address budget every worker shares."""
+
+    __tablename__ = "privacy_request"
+    __table_args__ = (
+        sa.CheckConstraint(sql_in("kind", PRIVACY_KINDS), name="kind"),
+        sa.Index("privacy_request_email", "email_index", "created"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
+    email_index: Mapped[str] = mapped_column(sa.String(64))  # blind index, never the address
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    mailed: Mapped[bool] = mapped_column(default=False)  # a link went out for it
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    used: Mapped[datetime | None] = mapped_column()

@@ -16,13 +16,15 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from service.data import Address, Comment, Moderator, Page, Role, Site, utcnow
 from service.extensions import db
 from service.notify import links, queue, webhooks
 from service.notify.mailer import public_url, setting
-from service.rules import privacy
+from service.rules import languages, privacy
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,12 @@ def comment_posted(comment: Comment, *, confirm_now: bool = False) -> None:
 def _may_queue(comment: Comment, confirm_now: bool) -> bool:
     """Whether ``_posted`` may queue anything; False only when it surely queues nothing.
 
-    Its one read (does the site have an active webhook?) runs outside a savepoint, and
-    only on SQLite, where a failed read leaves the transaction as it was (the errors that
-    end an SQLite transaction end it savepoint or not). PostgreSQL aborts the transaction
-    on any failed statement, so there the read stays inside ``_safely``'s savepoint.
+    Whether the site has an active webhook is kept by each process while the site's
+    version holds. When this process does not know it yet, it is read here, outside a
+    savepoint, only on SQLite, where a failed read leaves the transaction as it was (the
+    errors that end an SQLite transaction end it savepoint or not). PostgreSQL aborts the
+    transaction on any failed statement, so there the read runs inside ``_safely``'s
+    savepoint (which then keeps the answer for the next post).
     """
     site = comment.page.site
     if comment.status == "pending":
@@ -70,8 +74,8 @@ def _may_queue(comment: Comment, confirm_now: bool) -> bool:
     elif comment.status == "approved" and (_opted_in(comment) or comment.parent_id is not None):
         return True
     if db.session.get_bind().dialect.name != "sqlite":
-        return True
-    return webhooks.any_active(site.id)
+        return webhooks.kept_any_active(site) is not False
+    return webhooks.any_active(site)
 
 
 def comment_published(comment: Comment) -> None:
@@ -135,11 +139,14 @@ def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
 
 
 def _queue(
-    name: str, recipient: str, subject: str, ref: str, headers: dict[str, str], **context: Any
+    name: str, recipient: str, subject: Any, ref: str, headers: dict[str, str], **context: Any
 ) -> None:
-    """Render templates/email/NAME.txt and .html and queue them for one recipient."""
-    text = render_template(f"email/{name}.txt", **context)
-    html = render_template(f"email/{name}.html", subject=subject, **context)
+    """Render templates/email/NAME.txt and .html and queue them for one recipient, in the
+    site's language (mail has no request to take one from), the lazy ``subject`` too."""
+    with force_locale(languages.resolve(context["site"].language)):
+        subject = str(subject)
+        text = render_template(f"email/{name}.txt", **context)
+        html = render_template(f"email/{name}.html", subject=subject, **context)
     queue.queue_mail(
         recipient=recipient, subject=subject, text=text, html=html, headers=headers, ref=ref
     )
@@ -158,6 +165,7 @@ def _tell_moderators(comment: Comment, site: Site) -> None:
         .order_by(Moderator.id)
     ).all()
     page = comment.page
+    title = _page_title(page)
     days = max(1, int(setting("PARLEY_MAIL_LINK_MAX_AGE")) // 86400)
     for moderator in moderators:
         actions = {
@@ -167,7 +175,7 @@ def _tell_moderators(comment: Comment, site: Site) -> None:
         _queue(
             "moderate",
             privacy.encrypt_email(moderator.email),
-            f"[{site.name}] Comment awaiting review on {_page_title(page)}",
+            _l("[%(site)s] Comment awaiting review on %(page)s", site=site.name, page=title),
             f"moderate:{comment.id}:{moderator.id}",
             {},
             site=site,
@@ -229,7 +237,7 @@ def _subscribe(comment: Comment, site: Site) -> None:
     _queue(
         "confirm",
         address.email_encrypted,
-        f"[{site.name}] Confirm reply notifications",
+        _l("[%(site)s] Confirm reply notifications", site=site.name),
         ref,
         _unsubscribe_headers(address),
         site=site,
@@ -255,11 +263,12 @@ def _tell_parent_author(comment: Comment, site: Site) -> None:
     if queue.already_queued(ref):
         return
     page = comment.page
-    author = comment.author or "Someone"
+    author = comment.author or _l("Someone")
+    names = {"site": site.name, "author": author, "page": _page_title(page)}
     _queue(
         "reply",
         address.email_encrypted,
-        f"[{site.name}] {author} replied to your comment on {_page_title(page)}",
+        _l("[%(site)s] %(author)s replied to your comment on %(page)s", **names),
         ref,
         _unsubscribe_headers(address),
         site=site,
@@ -278,7 +287,7 @@ def _call_webhooks(comment: Comment, published: bool = False) -> None:
     Publishing sends comment.approved to a hook that was told about the comment
     before, else comment.created (a moderator's reply, a hook added meanwhile).
     """
-    for hook in webhooks.active_for(comment.page.site_id):
+    for hook in webhooks.active_for(comment.page.site):
         created = f"hook:{hook.id}:comment.created:{comment.id}"
         told = queue.already_queued(created)
         event = "comment.approved" if published and told else "comment.created"

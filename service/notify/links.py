@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
@@ -66,14 +67,16 @@ def moderation_link(moderator: Moderator, comment: Comment, action: str) -> str:
 def _loads(salt: str, token: str) -> Any:
     """The signed value of a link token; LinkError when forged or expired."""
     if not token or len(token) > TOKEN_MAX or not token.isascii():
-        raise LinkError("bad_link", "This link is not valid. Copy the whole link from the mail.")
+        raise LinkError(
+            "bad_link", _l("This link is not valid. Copy the whole link from the mail.")
+        )
     try:
         return _serializer(salt).loads(token, max_age=int(setting("PARLEY_MAIL_LINK_MAX_AGE")))
     except SignatureExpired:
-        raise LinkError("link_expired", "This link has expired.") from None
+        raise LinkError("link_expired", _l("This link has expired.")) from None
     except BadSignature:
         raise LinkError(
-            "bad_link", "This link is not valid. Copy the whole link from the mail."
+            "bad_link", _l("This link is not valid. Copy the whole link from the mail.")
         ) from None
 
 
@@ -81,15 +84,15 @@ def read_moderation_link(token: str) -> tuple[Moderator, Comment, str]:
     """The moderator, comment and action a moderation link names; raises LinkError."""
     data = _loads(_MODERATE_SALT, token)
     if not isinstance(data, dict) or data.get("a") not in MAIL_ACTIONS:
-        raise LinkError("bad_link", "This link is not valid.")
+        raise LinkError("bad_link", _l("This link is not valid."))
     moderator = db.session.get(Moderator, data.get("m")) if isinstance(data.get("m"), int) else None
     if moderator is None or not hmac.compare_digest(
         _moderator_key(moderator), str(data.get("k", ""))
     ):
-        raise LinkError("bad_link", "This link belongs to an account that no longer exists.")
+        raise LinkError("bad_link", _l("This link belongs to an account that no longer exists."))
     comment = db.session.get(Comment, data.get("c")) if isinstance(data.get("c"), int) else None
     if comment is None:
-        raise LinkError("link_target_gone", "This comment no longer exists.")
+        raise LinkError("link_target_gone", _l("This comment no longer exists."))
     return moderator, comment, str(data["a"])
 
 
@@ -132,7 +135,7 @@ def read_confirmation_link(token: str) -> tuple[Address, int | None]:
         inner, comment_id = inner
     address = find_address(inner) if isinstance(inner, str) else None
     if address is None:
-        raise LinkError("link_target_gone", "This address is no longer known here.")
+        raise LinkError("link_target_gone", _l("This address is no longer known here."))
     return address, comment_id if isinstance(comment_id, int) else None
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from service.data import Comment, Site, Webhook
+from service.data import Comment, Site, Webhook, versions
 from service.data.bounds import URL_MAX
 from service.extensions import db
 from service.notify.mailer import DeliveryError, setting
@@ -156,17 +156,30 @@ _ACTIVE = (
         Webhook.__table__.c.active.is_(True),
     )
     .limit(1)
-)  # built once: every post asks it
+)
 
 
-def any_active(site_id: int) -> bool:
-    """Whether the site has a webhook switched on: one small query, no objects."""
+def _any_active(site_id: int) -> bool:
     return db.session.connection().scalar(_ACTIVE, {"site_id": site_id}) is not None
 
 
-def active_for(site_id: int) -> list[Webhook]:
+_KEPT = versions.SiteMemo("webhooks", _any_active)  # every post asks it
+
+
+def any_active(site: Site) -> bool:
+    """Whether the site has a webhook switched on: kept while the site's version holds."""
+    return _KEPT.get(site)
+
+
+def kept_any_active(site: Site) -> bool | None:
+    """``any_active`` if this process knows it for the site's version, else None (no read)."""
+    return _KEPT.kept(site)
+
+
+def active_for(site: Site) -> list[Webhook]:
     """The site's webhooks that are switched on."""
-    if not any_active(site_id):
+    site_id = site.id
+    if not any_active(site):
         return []  # most sites have none
     return list(
         db.session.scalars(

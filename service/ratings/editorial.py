@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from service.data import EditorialScore, Page
 from service.data.bounds import EDITORIAL_SCALES, LABEL_MAX, URL_MAX
 from service.data.versions import bump_pages
@@ -45,18 +47,23 @@ def clean_score(label: str, score: Any, scale: Any, url: str | None) -> Score:
     errors: dict[str, str] = {}
     label = " ".join((label or "").split())
     if not 1 <= len(label) <= LABEL_MAX or not label.isprintable():
-        errors["label"] = f"Give a label of 1 to {LABEL_MAX} characters."
+        errors["label"] = _l("Give a label of 1 to %(max)s characters.", max=LABEL_MAX)
     whole = str(scale).strip() if isinstance(scale, int | str) else ""
     chosen = int(whole) if whole.isdigit() and int(whole) in EDITORIAL_SCALES else 0
     if not chosen:
-        errors["scale"] = "The scale is " + ", ".join(map(str, EDITORIAL_SCALES[:-1]))
-        errors["scale"] += f" or {EDITORIAL_SCALES[-1]}."
+        first = ", ".join(map(str, EDITORIAL_SCALES[:-1]))
+        last = EDITORIAL_SCALES[-1]
+        errors["scale"] = _l("The scale is %(first)s or %(last)s.", first=first, last=last)
     number = _number(score)
     if number is None or not 0 <= number <= (chosen or max(EDITORIAL_SCALES)):
-        errors["score"] = f"A number from 0 to {chosen or 'the scale'}."
+        errors["score"] = (
+            _l("A number from 0 to %(max)s.", max=chosen)
+            if chosen
+            else _l("A number from 0 to the scale.")
+        )
     source = (url or "").strip() or None
     if source is not None and clean_http_url(source, URL_MAX) is None:
-        errors["url"] = "An address starting with http:// or https://."
+        errors["url"] = _l("An address starting with http:// or https://.")
     if errors:
         raise ValidationError(errors)
     assert number is not None
@@ -86,11 +93,13 @@ def save_score(page: Page, score: Score, original: str | None = None) -> None:
     if original is None:  # add, or change the score with this label
         original = score.label if any(i.label == score.label for i in page.editorial) else ""
     if any(item.label == score.label != original for item in page.editorial):
-        raise ValidationError({"label": "Another score has this label."})
+        raise ValidationError({"label": _l("Another score has this label.")})
     if original:
         row = next((item for item in page.editorial if item.label == original), None)
         if row is None:
-            raise DomainError("not_found", f"There is no score {original!r} on this page.")
+            raise DomainError(
+                "not_found", _l("There is no score %(label)r on this page.", label=original)
+            )
         row.label = score.label
     set_editorial(page, score.label, score.score, score.scale, score.url)
 
@@ -99,6 +108,6 @@ def remove_score(page: Page, label: str) -> None:
     """Remove the score with this label; ``not_found`` when there is none (caller commits)."""
     kept = [item for item in page.editorial if item.label != label]
     if len(kept) == len(page.editorial):
-        raise DomainError("not_found", f"There is no score {label!r} on this page.")
+        raise DomainError("not_found", _l("There is no score %(label)r on this page.", label=label))
     page.editorial = kept
     bump_pages(page.id)

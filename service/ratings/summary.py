@@ -28,7 +28,7 @@ _SCORES = (
 )
 
 
-def _scores(page: Page | None) -> Sequence[Any]:
+def scores(page: Page | None) -> Sequence[Any]:
     """The page's scores: the loaded list, else one small read of the stored rows (only
     while the session holds no unflushed change, which the relationship would flush)."""
     if page is None:
@@ -41,9 +41,12 @@ def _scores(page: Page | None) -> Sequence[Any]:
     return list(page.editorial)
 
 
-def editorial(page: Page | None, site_scale: int) -> dict[str, Any]:
-    """The owner's scores, and their average normalised to the site's scale."""
-    items = _scores(page)
+def editorial(
+    page: Page | None, site_scale: int, items: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """The owner's scores (``items``: as ``scores`` read them), and their average normalised
+    to the site's scale."""
+    items = scores(page) if items is None else items
     normalised = [float(item.score) / item.scale * site_scale for item in items]
     return {
         "items": [
@@ -55,10 +58,16 @@ def editorial(page: Page | None, site_scale: int) -> dict[str, Any]:
 
 
 def summary(
-    site: Site, page: Page | None, visitor: str | None, *, vote: int | None = None
+    site: Site,
+    page: Page | None,
+    visitor: str | None,
+    *,
+    vote: int | None = None,
+    items: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """The public summary of a page's ratings, plus the visitor's own vote (``vote``: the
-    caller just stored it, so it need not be read)."""
+    caller just stored it, so it need not be read; ``items``: the editorial scores, read
+    by ``scores`` before a vote's write, which does not change them)."""
     scale = site.rating_scale
     yours = vote
     if vote is None and page is not None and visitor is not None:
@@ -70,7 +79,7 @@ def summary(
         "average": average(page),
         "histogram": page.histogram(scale) if page else {str(v): 0 for v in range(1, scale + 1)},
         "yours": yours,
-        "editorial": editorial(page, scale),
+        "editorial": editorial(page, scale, items),
         "closed": bool(page and page.ratings_closed),
     }
 

@@ -13,22 +13,23 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.data import Comment, Page, Rating, Site, utcnow
 from service.data.bounds import RATING_SCALES
-from service.data.models import new_version
 from service.database import commit_keeping_loaded
 from service.extensions import db
+from service.ratings.aggregate import apply, load_row
 from service.rules.errors import DomainError, ValidationError
 
 
 def clean_value(value: Any, scale: int, field: str = "value") -> int:
     """A vote: a whole number from 1 to the site's scale (not a bool, not a float)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError({field: f"Give a whole number from 1 to {scale}."})
+        raise ValidationError({field: _l("Give a whole number from 1 to %(scale)s.", scale=scale)})
     if not 1 <= value <= scale:
-        raise ValidationError({field: f"Give a whole number from 1 to {scale}."})
+        raise ValidationError({field: _l("Give a whole number from 1 to %(scale)s.", scale=scale)})
     return value
 
 
@@ -38,40 +39,6 @@ def lock_page(page: Page) -> None:
     if db.session.get_bind().dialect.name == "sqlite":
         return
     db.session.execute(sa.select(Page.id).where(Page.id == page.id).with_for_update())
-
-
-def _aggregate_update(value: int) -> sa.Update:
-    page = Page.__table__
-    column = page.c[f"h{value}"]
-    return (
-        sa.update(page)
-        .where(page.c.id == sa.bindparam("page_id"))
-        .values(
-            {
-                page.c.rating_count: page.c.rating_count + sa.bindparam("delta"),
-                page.c.rating_sum: page.c.rating_sum + sa.bindparam("weighted"),
-                column: column + sa.bindparam("delta"),
-                page.c.version: sa.bindparam("new_version", type_=sa.BigInteger),
-            }
-        )
-    )
-
-
-# Built once, one per value a vote can have (the scales go up to 10).
-_AGGREGATE = {value: _aggregate_update(value) for value in range(1, max(RATING_SCALES) + 1)}
-
-
-def _apply(page_id: int, value: int, delta: int) -> None:
-    # The aggregate and, in the same statement, the page's version: readers see the change.
-    db.session.connection().execute(
-        _AGGREGATE[value],
-        {
-            "page_id": page_id,
-            "delta": delta,
-            "weighted": delta * value,
-            "new_version": new_version(),
-        },
-    )
 
 
 # Built once: every vote reads the visitor's row. populate_existing: after the page lock,
@@ -99,6 +66,23 @@ def _locked_vote(page: Page, visitor: str) -> Rating | None:
     return find_vote(page, visitor)
 
 
+# Built once: what a vote decides by, of the visitor's rating, without loading an object.
+_VOTE_ROW = sa.select(
+    _RATINGS.c.id, _RATINGS.c.value, _RATINGS.c.counted, _RATINGS.c.comment_id
+).where(
+    _RATINGS.c.page_id == sa.bindparam("page_id"), _RATINGS.c.visitor == sa.bindparam("visitor")
+)
+
+
+def _locked_row(page: Page, visitor: str) -> sa.Row[Any] | None:
+    """The visitor's rating for the page (id, value, counted, comment_id), read after
+    locking the page row."""
+    lock_page(page)
+    return (
+        db.session.connection().execute(_VOTE_ROW, {"page_id": page.id, "visitor": visitor}).first()
+    )
+
+
 def _set(
     page: Page,
     visitor: str,
@@ -107,12 +91,15 @@ def _set(
     comment: Comment | None,
     counted: bool,
     address: str | None,
-    rating: Rating | None,
-) -> None:
+    rating: Rating | sa.Row[Any] | None,
+) -> bool:
     """Make ``value`` the visitor's one rating for the page, keeping the aggregate right.
 
-    ``rating``: the visitor's rating as read after ``lock_page`` (``_locked_vote``). The row
-    is written with one prebuilt statement, and the loaded object is told the stored values."""
+    ``rating``: the visitor's rating as read after ``lock_page`` (``_locked_row``). The row
+    is written with one prebuilt statement, and a loaded object of it is told the stored
+    values.
+    True when the vote counts: the page object then holds its row as this transaction
+    leaves it (from the aggregate's ``UPDATE``)."""
     db.session.flush()  # anything pending is written first, as the ORM's flush did
     connection = db.session.connection()
     if rating is None:
@@ -129,69 +116,58 @@ def _set(
         )
     else:
         if rating.counted:
-            _apply(page.id, rating.value, -1)
+            apply(page.id, rating.value, -1)
         changes: dict[str, Any] = {"value": value, "counted": counted, "updated": utcnow()}
         if comment is not None:
             changes["comment_id"] = comment.id
         connection.execute(_UPDATE_VOTE, {"rating_id": rating.id, **changes})
-        for key, changed in changes.items():
-            set_committed_value(rating, key, changed)
-    if counted:
-        _apply(page.id, value, +1)
-
-
-# Built once: the page row as a vote's answer shows it, read after the commit, and the
-# attribute each of its columns loads.
-_PAGE_ROW = sa.select(Page.__table__).where(Page.__table__.c.id == sa.bindparam("page_id"))
-_PAGE_ATTRIBUTES = tuple(
-    sa.inspect(Page).get_property_by_column(column).key for column in Page.__table__.columns
-)
+        loaded = db.session.identity_map.get(sa.orm.util.identity_key(Rating, rating.id))
+        for key, changed in changes.items() if loaded is not None else ():
+            set_committed_value(loaded, key, changed)
+    if not counted:
+        return False
+    row = apply(page.id, value, +1)
+    if row is None:
+        return False
+    load_row(page, row)
+    return True
 
 
 def vote(page: Page, visitor: str, value: int, *, address: str | None) -> None:
     """A plain vote, or a change of vote. A review keeps its link; the vote counts.
 
-    Commits, keeping the site as loaded; the page is read again when next used (its
-    aggregate changed in SQL), or at once by ``reread``."""
+    Commits, keeping the site as loaded. A vote that counts leaves the page object with its
+    row as the vote's transaction left it; otherwise the page is read again when next used
+    (its aggregate may have changed in SQL), or at once by ``aggregate.reread``."""
     clean_value(value, page.site.rating_scale)
     _refuse_closed(page)
-    existing = _locked_vote(page, visitor)
+    existing = _locked_row(page, visitor)
     counted = True
     if existing is not None and existing.comment_id is not None:
         review = db.session.get(Comment, existing.comment_id)
         counted = review is None or review.status == "approved"
-    _set(page, visitor, value, comment=None, counted=counted, address=address, rating=existing)
-    db.session.expire(page)
+    if not _set(
+        page, visitor, value, comment=None, counted=counted, address=address, rating=existing
+    ):
+        db.session.expire(page)
     commit_keeping_loaded()
 
 
-def reread(page: Page) -> None:
-    """Read a page's row again after a vote's commit, in one prebuilt query (the
-    relationships stay expired, read when next used); as its next use would, for less."""
-    # Its key from the identity map, not page.id: that would load the expired row.
-    identity: tuple[Any, ...] | None = sa.inspect(page).identity
-    if identity is None:
-        return
-    row = db.session.connection().execute(_PAGE_ROW, {"page_id": identity[0]}).first()
-    if row is None:  # deleted meanwhile: its next use says so, as it would have
-        return
-    for key, stored in zip(_PAGE_ATTRIBUTES, row, strict=True):
-        set_committed_value(page, key, stored)
-
-
-def retract(page: Page, visitor: str) -> None:
-    """Take the visitor's vote back (a review stays as a comment without a rating)."""
+def retract(page: Page, visitor: str, *, commit: bool = True) -> None:
+    """Take the visitor's vote back (a review stays as a comment without a rating); with
+    ``commit`` false the caller commits (an erasure's one transaction)."""
     rating = _locked_vote(page, visitor)
     if rating is not None:
         if rating.counted:
-            _apply(page.id, rating.value, -1)
+            apply(page.id, rating.value, -1)
         db.session.delete(rating)
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def _refuse_closed(page: Page) -> None:
     if page.ratings_closed:
-        raise DomainError("ratings_closed", "Ratings are closed on this page.")
+        raise DomainError("ratings_closed", _l("Ratings are closed on this page."))
 
 
 def attach_review(page: Page, comment: Comment, visitor: str, value: int) -> None:
@@ -205,7 +181,7 @@ def attach_review(page: Page, comment: Comment, visitor: str, value: int) -> Non
         comment=comment,
         counted=comment.status == "approved",
         address=comment.remote_addr,
-        rating=_locked_vote(page, visitor),
+        rating=_locked_row(page, visitor),
     )
 
 
@@ -216,7 +192,7 @@ def change_review(comment: Comment, value: int) -> None:
     clean_value(value, page.site.rating_scale, "rating")
     _refuse_closed(page)
     if rating is None:
-        raise ValidationError({"rating": "This comment is not a review."})
+        raise ValidationError({"rating": _l("This comment is not a review.")})
     _set(
         page,
         rating.visitor,
@@ -224,7 +200,7 @@ def change_review(comment: Comment, value: int) -> None:
         comment=comment,
         counted=rating.counted,
         address=None,
-        rating=_locked_vote(page, rating.visitor),
+        rating=_locked_row(page, rating.visitor),
     )
 
 
@@ -244,13 +220,13 @@ def sync_review(comment: Comment, *, removed: bool = False) -> None:
         return
     lock_page(comment.page)
     if rating.counted:
-        _apply(rating.page_id, rating.value, -1)
+        apply(rating.page_id, rating.value, -1)
     if removed:
         db.session.delete(rating)
         return
     rating.counted = comment.status == "approved"
     if rating.counted:
-        _apply(rating.page_id, rating.value, +1)
+        apply(rating.page_id, rating.value, +1)
 
 
 def set_scale(site: Site, scale: int, *, rescale: bool = False) -> None:

@@ -166,6 +166,31 @@ def _cleaner() -> bleach.Cleaner:
 
 def render_comment(text: str) -> str:
     """Render a comment's markdown source to safe HTML (called once, at write time)."""
+    plain = render_plain(text)
+    return plain if plain is not None else render_markdown(text)
+
+
+# Plain prose: each line starts with a letter or an opening quote or bracket and holds only
+# letters, digits, single spaces between words, and punctuation that neither markdown nor
+# the linkifier reads (a full stop only where no word follows it at once: "x.com" is a
+# link). Most comments are this, and the allow-list has nothing to remove from it.
+_PLAIN = re.compile(
+    r"(?:(?:[^\W\d_]|[\"'(])(?:[^\W_]|[ ,;:?!'\"()-]|\.(?![^\W_]))*(?<! )(?:\n+|\Z))+"
+)
+_PARAGRAPHS = re.compile(r"\n{2,}")
+
+
+def render_plain(text: str) -> str | None:
+    """The HTML ``render_markdown`` makes of plain prose, without parsing it; None when
+    the text is not plain prose (tests/test_sanitize.py holds the two to the same output)."""
+    if not _PLAIN.fullmatch(text):
+        return None
+    paragraphs = _PARAGRAPHS.split(text.strip("\n").replace('"', "&quot;"))
+    return "\n".join(f"<p>{part.replace(chr(10), '<br>' + chr(10))}</p>" for part in paragraphs)
+
+
+def render_markdown(text: str) -> str:
+    """Render a comment's markdown source to safe HTML: markdown-it, then the allow-list."""
     # Lone surrogates would make the stored HTML unencodable as UTF-8.
     text = _SURROGATE.sub("\ufffd", text)
     env: EnvType = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from service.rules.errors import DomainError, ValidationError
@@ -35,7 +36,7 @@ def check_honeypot(honeypot: str | None) -> None:
     """Refuse a post that filled the hidden field (422)."""
     if honeypot:
         raise ValidationError(
-            {"hp": "Leave this field empty."},
+            {"hp": _l("Leave this field empty.")},
             "This post looks automated. If you are a person, clear the hidden "
             "field (some autofill tools fill it) and send again.",
         )
@@ -44,7 +45,7 @@ def check_honeypot(honeypot: str | None) -> None:
 def missing_form_token() -> DomainError:
     """A browser's post without the form's token (403)."""
     return DomainError(
-        "bad_form_token", "The form is not complete: reload the page and send it again."
+        "bad_form_token", _l("The form is not complete: reload the page and send it again.")
     )
 
 
@@ -59,16 +60,16 @@ def check_form_token(form_token: str | None, now: float | None = None) -> None:
         issued = int(payload["t"])
     except (BadSignature, KeyError, TypeError, ValueError):
         raise DomainError(
-            "bad_form_token", "The form is not valid. Reload the page and try again."
+            "bad_form_token", _l("The form is not valid. Reload the page and try again.")
         ) from None
     age = current - issued
     if age < config["PARLEY_FORM_MIN_SECONDS"]:
         raise DomainError(
             "too_fast",
-            "That was very quick. Please wait a few seconds and send again.",
+            _l("That was very quick. Please wait a few seconds and send again."),
         )
     if age > config["PARLEY_FORM_MAX_AGE"]:
         raise DomainError(
             "form_expired",
-            "The form has expired. Your text is kept: reload the form and send it again.",
+            _l("The form has expired. Your text is kept: reload the form and send it again."),
         )

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 
 from service.data.bounds import (
     EMAIL_MAX,
@@ -28,7 +29,7 @@ from service.data.bounds import (
     URL_MAX,
     WEBSITE_MAX,
 )
-from service.rules.errors import DomainError, ValidationError
+from service.rules.errors import DomainError, ValidationError, invalid_query
 from service.rules.text import display_name, normalize_url
 
 # Characters that render as nothing although Unicode calls them letters or marks.
@@ -36,7 +37,7 @@ _INVISIBLE = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u034
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Co", "Cn", "Cs"}
 _ALLOWED_CONTROLS = {"\n", "\t"}
 
-REQUIRED = "This field is required."
+REQUIRED = _l("This field is required.")
 TOP_SCALE = max(RATING_SCALES)
 
 
@@ -82,10 +83,10 @@ def clean_string(
             errors[field] = REQUIRED
         return None
     if not isinstance(value, str):
-        errors[field] = "Must be a string."
+        errors[field] = _l("Must be a string.")
         return None
     if not _encodable(value):
-        errors[field] = "Contains characters that are not valid text."
+        errors[field] = _l("Contains characters that are not valid text.")
         return None
     return value
 
@@ -97,13 +98,13 @@ def clean_name(value: Any, errors: dict[str, str]) -> str | None:
         return None
     name = display_name(raw)
     if not name:
-        errors["name"] = "Please give a name."
+        errors["name"] = _l("Please give a name.")
     elif any(unicodedata.category(ch) == "Cc" for ch in name):
-        errors["name"] = "A name cannot contain control characters."
+        errors["name"] = _l("A name cannot contain control characters.")
     elif not is_visible(name):
-        errors["name"] = "A name needs at least one visible character."
+        errors["name"] = _l("A name needs at least one visible character.")
     elif len(name) > NAME_MAX:
-        errors["name"] = f"At most {NAME_MAX} characters."
+        errors["name"] = _l("At most %(max)s characters.", max=NAME_MAX)
     else:
         return name
     return None
@@ -115,16 +116,16 @@ def clean_email(value: Any, errors: dict[str, str]) -> str | None:
         return None
     email = raw.strip()
     if not email:
-        errors["email"] = "Please give an email address. It will not be published."
+        errors["email"] = _l("Please give an email address. It will not be published.")
         return None
     if len(email) > EMAIL_MAX:
-        errors["email"] = f"At most {EMAIL_MAX} characters."
+        errors["email"] = _l("At most %(max)s characters.", max=EMAIL_MAX)
         return None
     try:
         # No DNS look-ups; reserved test domains are fine for a comment form.
         checked = validate_email(email, check_deliverability=False, test_environment=True)
     except EmailNotValidError:
-        errors["email"] = "This is not a valid email address."
+        errors["email"] = _l("This is not a valid email address.")
         return None
     return str(checked.normalized)
 
@@ -172,9 +173,10 @@ def clean_website(value: Any, errors: dict[str, str]) -> str | None:
         return None
     cleaned = normalize_url(raw, WEBSITE_MAX)
     if cleaned is None:
-        errors["website"] = (
+        errors["website"] = _l(
             "Must be a web address such as https://example.org: http:// or https://, a valid "
-            f"host name, no user name or password, at most {WEBSITE_MAX} characters."
+            "host name, no user name or password, at most %(max)s characters.",
+            max=WEBSITE_MAX,
         )
     return cleaned
 
@@ -185,11 +187,12 @@ def clean_text(value: Any, errors: dict[str, str]) -> str | None:
         return None
     text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > TEXT_MAX:
-        errors["text"] = f"At most {TEXT_MAX:,} characters (this has {len(text):,})."
+        size = {"max": format(TEXT_MAX, ","), "length": format(len(text), ",")}
+        errors["text"] = _l("At most %(max)s characters (this has %(length)s).", **size)
     elif any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text):
-        errors["text"] = "The comment contains control characters."
+        errors["text"] = _l("The comment contains control characters.")
     elif not is_visible(text):
-        errors["text"] = "Please write a comment."
+        errors["text"] = _l("Please write a comment.")
     else:
         return text
     return None
@@ -199,10 +202,10 @@ def clean_id(field: str, value: Any, errors: dict[str, str]) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        errors[field] = "Must be a whole number."
+        errors[field] = _l("Must be a whole number.")
         return None
     if not 1 <= value <= MAX_ID:
-        errors[field] = "No such comment."
+        errors[field] = _l("No such comment.")
         return None
     return value
 
@@ -213,7 +216,7 @@ def clean_rating(value: Any, errors: dict[str, str], *, required: bool = False) 
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= TOP_SCALE:
-        errors["rating"] = "Give a whole number from 1 to the site's scale."
+        errors["rating"] = _l("Give a whole number from 1 to the site's scale.")
         return None
     return value
 
@@ -222,7 +225,7 @@ def clean_bool(field: str, value: Any, errors: dict[str, str]) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
-        errors[field] = "Must be true or false."
+        errors[field] = _l("Must be true or false.")
         return False
     return value
 
@@ -235,18 +238,14 @@ class EditInput:
     rating: int | None
 
 
-def _invalid_query(field: str, what: str, message: str) -> DomainError:
-    return DomainError("invalid_query", f"The {field} parameter {what}.", {field: message})
-
-
 def _query_string(field: str, value: str | None, limit: int) -> str:
     if value is None or not value.strip():
-        raise _invalid_query(field, "is required", "This parameter is required.")
+        raise invalid_query(field, _l("This parameter is required."))
     cleaned = value.strip()
     if len(cleaned) > limit:
-        raise _invalid_query(field, "is too long", f"At most {limit} characters.")
+        raise invalid_query(field, _l("At most %(max)s characters.", max=limit))
     if any(unicodedata.category(ch) == "Cc" for ch in cleaned) or not _encodable(cleaned):
-        raise _invalid_query(field, "has invalid characters", "Contains control characters.")
+        raise invalid_query(field, _l("Contains control characters."))
     return cleaned
 
 
@@ -263,9 +262,9 @@ def page_key(value: str | None) -> str:
 def page_keys(value: Any, limit: int) -> list[str]:
     """A JSON list of page ids (as in POST /counts), each checked like ``page``."""
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError({"pages": "A list of page ids (strings)."})
+        raise ValidationError({"pages": _l("A list of page ids (strings).")})
     if len(value) > limit:
-        raise ValidationError({"pages": f"At most {limit} page ids at once."})
+        raise ValidationError({"pages": _l("At most %(max)s page ids at once.", max=limit)})
     keys = []
     for item in value:
         try:
@@ -281,7 +280,8 @@ def query_int(field: str, value: str | None, default: int, low: int, high: int) 
     if value is None or value == "":
         return default
     if not (value.isascii() and value.isdigit() and len(value) <= 10 and low <= int(value) <= high):
-        raise _invalid_query(field, "is not valid", f"A whole number from {low} to {high}.")
+        message = _l("A whole number from %(low)s to %(high)s.", low=low, high=high)
+        raise invalid_query(field, message)
     return int(value)
 
 
@@ -290,7 +290,7 @@ def query_choice(field: str, value: str | None, choices: tuple[str, ...]) -> str
     if value is None or value == "":
         return choices[0]
     if value not in choices:
-        raise _invalid_query(field, "is not valid", "One of: " + ", ".join(choices) + ".")
+        raise invalid_query(field, _l("One of: %(kinds)s.", kinds=", ".join(choices)))
     return value
 
 

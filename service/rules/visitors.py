@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, Signer
 
 from service.data.bounds import VISITOR_KEY_MAX
@@ -60,8 +61,11 @@ def visitor_hash(key: str | None, site_id: int | None) -> str:
     if not key:
         raise DomainError(
             "visitor_required",
-            f"This needs a visitor key: get one from POST /api/v1/visitors and send it in "
-            f"the {HEADER} header.",
+            _l(
+                "This needs a visitor key: get one from POST /api/v1/visitors and send it in "
+                "the %(header)s header.",
+                header=HEADER,
+            ),
         )
     if len(key) > VISITOR_KEY_MAX or not key.isascii():
         raise _forged()
@@ -71,7 +75,8 @@ def visitor_hash(key: str | None, site_id: int | None) -> str:
     ident, _, bound = value.partition(_SITE)
     if bound and site_id is not None and bound != str(site_id):
         raise DomainError(
-            "bad_visitor", "This visitor key belongs to another site. Get a new one for this site."
+            "bad_visitor",
+            _l("This visitor key belongs to another site. Get a new one for this site."),
         )
     return privacy.keyed_hash(_PURPOSE, ident)
 
@@ -82,4 +87,4 @@ def optional_visitor_hash(key: str | None, site_id: int | None) -> str | None:
 
 
 def _forged() -> DomainError:
-    return DomainError("bad_visitor", "This visitor key is not valid. Get a new one.")
+    return DomainError("bad_visitor", _l("This visitor key is not valid. Get a new one."))

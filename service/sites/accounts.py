@@ -19,6 +19,7 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.data import Moderator, Role, Site, utcnow
@@ -139,7 +140,7 @@ def new_password(moderator: Moderator, password: str, *, current: str | None) ->
     if current is not None and (
         moderator.disabled is not None or not check_password_hash(moderator.password_hash, current)
     ):
-        errors["current"] = "This is not your current password."
+        errors["current"] = _l("This is not your current password.")
     problem = password_problem(password)
     if problem:
         errors["password"] = problem
@@ -208,7 +209,7 @@ def remove_role(target: Moderator, site: Site | None, *, by: Moderator | None) -
     ends; an account left without a role is disabled. Returns whether it was disabled.
     """
     if by is not None and (site is None or role_on(by, site) != "owner"):
-        raise DomainError("forbidden", "Only the site's owners can remove its moderators.")
+        raise DomainError("forbidden", _l("Only the site's owners can remove its moderators."))
     roles = [role for role in target.roles if site is None or role.site_id == site.id]
     if site is not None and not roles:
         raise AccountError(f"The account has no role on site {site.key!r}.")

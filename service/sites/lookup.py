@@ -8,6 +8,7 @@ from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -20,30 +21,56 @@ from service.sites.origins import allowed_origins, origin_of
 SNAPSHOTS = 64  # sites whose rows each process keeps, by version
 
 
-def get_site(key: str) -> Site:
+# Built once: a site's id and version, and one of its pages, in one query (every post and
+# vote asks it).
+_SITE_AND_PAGE = (
+    sa.select(Site.id, Site.version, Page)
+    .select_from(Site)
+    .outerjoin(Page, sa.and_(Page.site_id == Site.id, Page.key == sa.bindparam("page_key")))
+    .where(Site.key == sa.bindparam("site_key"))
+)
+_FOUND_PAGES = "parley_found_pages"  # session.info: (site id, page key) -> the page
+
+
+def get_site(key: str, page_key: str | None = None) -> Site:
     """The site with this key; ``site_not_found`` when there is none.
 
     Every request that posts or votes asks this. The site's id and version are read in one
-    small query (``versions.stamp``); the row itself comes from this process's snapshot of
-    that version when it has one (merged into the session without a query), else it is
-    read and kept. Every change of a site's row gives it a new version (``versions``), so a
-    snapshot is never older than the row.
+    small query on the session's connection, which the request goes on to use; the row
+    itself comes from this process's snapshot of that version when it has one (merged into
+    the session without a query), else it is read and kept. Every change of a site's row
+    gives it a new version (``versions``), so a snapshot is never older than the row.
+
+    With ``page_key`` the same query also loads that page, which ``find_page`` then finds in
+    the session without asking again.
     """
-    found = versions.stamp(key, ())
-    if found is None:
-        raise DomainError("site_not_found", f"There is no site {key!r} on this service.")
-    present = db.session.identity_map.get(sa.orm.util.identity_key(Site, found.site_id))
+    if page_key is None:
+        found = versions.stamp_in_session(key, ())
+        site_id, version = (found.site_id, found.site_version) if found else (None, 0)
+    else:
+        row = db.session.execute(_SITE_AND_PAGE, {"site_key": key, "page_key": page_key}).first()
+        site_id, version = (row[0], row[1]) if row else (None, 0)
+        if row is not None and row[2] is not None:
+            # Held here: the session's identity map alone would let it go.
+            db.session.info.setdefault(_FOUND_PAGES, {})[(site_id, page_key)] = row[2]
+    if site_id is None:
+        raise DomainError(
+            "site_not_found", _l("There is no site %(key)r on this service.", key=key)
+        )
+    present = db.session.identity_map.get(sa.orm.util.identity_key(Site, site_id))
     if present is not None:
         return cast(Site, present)
     snapshots = _snapshots()
     with snapshots.lock:
-        snapshot = snapshots.sites.get((found.site_id, found.site_version))
+        snapshot = snapshots.sites.get((site_id, version))
     if snapshot is not None:
         return db.session.merge(snapshot, load=False)
-    site = db.session.get(Site, found.site_id)
+    site = db.session.get(Site, site_id)
     if site is None:
-        raise DomainError("site_not_found", f"There is no site {key!r} on this service.")
-    if site.version == found.site_version:
+        raise DomainError(
+            "site_not_found", _l("There is no site %(key)r on this service.", key=key)
+        )
+    if site.version == version:
         snapshots.keep((site.id, site.version), _detached_copy(site))
     return site
 
@@ -82,7 +109,11 @@ _FIND_PAGE = sa.select(Page).where(
 
 
 def find_page(site: Site, key: str) -> Page | None:
-    """The page with this key, or None if nobody has commented or rated there yet."""
+    """The page with this key, or None if nobody has commented or rated there yet (a page
+    ``get_site`` loaded with its site is taken from the session)."""
+    page: Page | None = db.session.info.get(_FOUND_PAGES, {}).get((site.id, key))
+    if page is not None and page in db.session:
+        return page
     return db.session.scalar(_FIND_PAGE, {"site_id": site.id, "page_key": key})
 
 

@@ -15,10 +15,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from service.data import Moderator, Page, Site
 from service.data.bounds import (
     EDIT_WINDOW_MAX,
+    ERASURE_MODES,
     LANGUAGE_MAX,
     LANGUAGE_PATTERN,
     LINK_LIMIT_MAX,
@@ -58,6 +60,7 @@ class SiteChanges:
     notify_moderators: bool | None = None
     # TOKENLESS_POSTS, or "" to follow PARLEY_TOKENLESS_POSTS again.
     tokenless_posts: str | None = None
+    erasure: str | None = None  # ERASURE_MODES: what erasing a commenter's data does
 
 
 def _whole(value: Any, low: int, high: int) -> bool:
@@ -71,9 +74,9 @@ def _checked_site(changes: SiteChanges) -> dict[str, Any]:
     if changes.name is not None:
         name = " ".join(changes.name.split())
         if not name:
-            errors["name"] = "Give the site a name."
+            errors["name"] = _l("Give the site a name.")
         elif len(name) > SITE_NAME_MAX or not name.isprintable():
-            errors["name"] = f"A name of at most {SITE_NAME_MAX} characters."
+            errors["name"] = _l("A name of at most %(max)s characters.", max=SITE_NAME_MAX)
         values["name"] = name
     if changes.origins is not None:
         try:
@@ -82,35 +85,40 @@ def _checked_site(changes: SiteChanges) -> dict[str, Any]:
             errors["origins"] = str(error)
     if changes.moderation is not None:
         if changes.moderation not in MODERATION_POLICIES:
-            errors["moderation"] = "One of: " + ", ".join(MODERATION_POLICIES) + "."
+            errors["moderation"] = _l("One of: %(kinds)s.", kinds=", ".join(MODERATION_POLICIES))
         values["moderation"] = changes.moderation
     if changes.link_limit is not None:
         if not _whole(changes.link_limit, 0, LINK_LIMIT_MAX):
-            errors["link_limit"] = f"A number from 0 to {LINK_LIMIT_MAX}."
+            errors["link_limit"] = _l("A number from 0 to %(max)s.", max=LINK_LIMIT_MAX)
         values["link_limit"] = changes.link_limit
     if changes.rating_scale is not None and changes.rating_scale not in RATING_SCALES:
-        errors["rating_scale"] = "One of: " + ", ".join(map(str, RATING_SCALES)) + "."
+        errors["rating_scale"] = _l("One of: %(kinds)s.", kinds=", ".join(map(str, RATING_SCALES)))
     if changes.edit_window is not None:
         if not _whole(changes.edit_window, 0, EDIT_WINDOW_MAX):
-            errors["edit_window"] = f"From 0 to {EDIT_WINDOW_MAX // 60} minutes."
+            errors["edit_window"] = _l("From 0 to %(max)s minutes.", max=EDIT_WINDOW_MAX // 60)
         values["edit_window"] = changes.edit_window
     if changes.language is not None:
         language = changes.language.strip()
         if len(language) > LANGUAGE_MAX or not re.fullmatch(LANGUAGE_PATTERN, language):
-            errors["language"] = "A language tag like en or pt-BR."
+            errors["language"] = _l("A language tag like en or pt-BR.")
         values["language"] = language
     if changes.theme is not None:
         if changes.theme not in THEMES:
-            errors["theme"] = "One of: " + ", ".join(THEMES) + "."
+            errors["theme"] = _l("One of: %(kinds)s.", kinds=", ".join(THEMES))
         values["theme"] = changes.theme
     if changes.notify_moderators is not None:
         values["notify_moderators"] = bool(changes.notify_moderators)
     if changes.tokenless_posts is not None:
         if changes.tokenless_posts not in ("", *TOKENLESS_POSTS):
-            errors["tokenless_posts"] = (
-                "One of: " + ", ".join(TOKENLESS_POSTS) + ", or empty for the service's default."
+            errors["tokenless_posts"] = _l(
+                "One of: %(kinds)s, or empty for the service's default.",
+                kinds=", ".join(TOKENLESS_POSTS),
             )
         values["tokenless_posts"] = changes.tokenless_posts or None
+    if changes.erasure is not None:
+        if changes.erasure not in ERASURE_MODES:
+            errors["erasure"] = _l("One of: %(kinds)s.", kinds=", ".join(ERASURE_MODES))
+        values["erasure"] = changes.erasure
     if errors:
         raise ValidationError(errors)
     return values
@@ -143,11 +151,11 @@ def create_site(
     """A new site with a key (the embed's ``data-site``) and its settings; audited."""
     errors: dict[str, str] = {}
     if not re.fullmatch(SITE_KEY_PATTERN, key):
-        errors["key"] = "Lower-case letters, digits, '.', '_' and '-', at most 64 characters."
+        errors["key"] = _l("Lower-case letters, digits, '.', '_' and '-', at most 64 characters.")
     elif db.session.scalar(sa.select(Site.id).where(Site.key == key)) is not None:
-        errors["key"] = f"Site {key!r} exists already."
+        errors["key"] = _l("Site %(key)r exists already.", key=key)
     if changes.name is None:
-        errors["name"] = "Give the site a name."
+        errors["name"] = _l("Give the site a name.")
     try:
         values = _checked_site(changes)
     except ValidationError as error:
@@ -210,18 +218,18 @@ def _checked_page(page: Page, changes: PageChanges) -> dict[str, Any]:
     if changes.title is not None:
         title = " ".join("".join(ch if ch.isprintable() else " " for ch in changes.title).split())
         if len(title) > TITLE_MAX:
-            errors["title"] = f"At most {TITLE_MAX} characters."
+            errors["title"] = _l("At most %(max)s characters.", max=TITLE_MAX)
         values["title"] = title or None
     if changes.url is not None:
         url = changes.url.strip() or None
         if url is not None and clean_http_url(url, URL_MAX) is None:
-            errors["url"] = "An address starting with http:// or https://."
+            errors["url"] = _l("An address starting with http:// or https://.")
         values["url"] = url
     if changes.schema_type is not None:
         schema_type = changes.schema_type.strip() or None
         # A type set before the list was closed stays until it is changed.
         if schema_type not in (None, page.schema_type, *SCHEMA_TYPES):
-            errors["schema_type"] = "One of: " + ", ".join(SCHEMA_TYPES) + "."
+            errors["schema_type"] = _l("One of: %(kinds)s.", kinds=", ".join(SCHEMA_TYPES))
         values["schema_type"] = schema_type
     for name in ("comments_closed", "ratings_closed"):
         value = getattr(changes, name)

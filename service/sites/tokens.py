@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from service.data import ApiToken, Moderator, Site, utcnow
 from service.data.bounds import API_TOKEN_LABEL_MAX
@@ -62,7 +63,7 @@ def revoke(moderator: Moderator | None, site: Site, token_id: int) -> ApiToken:
     """Revoke one of the site's tokens; revoking twice changes nothing (caller commits)."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.site_id != site.id:
-        raise DomainError("not_found", "There is no such API token.")
+        raise DomainError("not_found", _l("There is no such API token."))
     if token.revoked is None:
         token.revoked = utcnow()
         audit.record(moderator, site.id, "revoke api token", f"api token {token.id}", token.label)

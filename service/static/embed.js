@@ -37,44 +37,37 @@
 
   /* ----------------------------------------------------------- strings */
 
-  const STRINGS = {
-    en: {
-      one: "comment",
-      many: "comments",
-      pending: "Awaiting moderation",
-      sent: "Thank you! Your comment is online.",
-      held: "Thank you! It awaits moderation.",
-      expired: "The form expired: please send again.",
-      net: "No connection: please try again.",
-      replyTo: "Reply to ",
-      cancel: "Cancel",
-      edit: "Edit",
-      del: "Delete",
-      save: "Save",
-      confirm: "Delete this comment?",
-      yours: "Your rating: ",
-      retract: "Remove my rating",
-      frame: "Comments",
-    },
-    de: {
-      one: "Kommentar",
-      many: "Kommentare",
-      pending: "Wartet auf Freischaltung",
-      sent: "Danke! Ihr Kommentar ist online.",
-      held: "Danke! Er wartet auf Freischaltung.",
-      expired: "Das Formular war abgelaufen: bitte erneut senden.",
-      net: "Keine Verbindung: bitte erneut versuchen.",
-      replyTo: "Antwort an ",
-      cancel: "Abbrechen",
-      edit: "Bearbeiten",
-      del: "L\u00f6schen",
-      save: "Speichern",
-      confirm: "Diesen Kommentar l\u00f6schen?",
-      yours: "Ihre Bewertung: ",
-      retract: "Bewertung entfernen",
-      frame: "Kommentare",
-    },
-  };
+  // No catalogue here: the service translates the loader's messages too. A
+  // fragment carries them on its root (data-t, JSON); counts and the iframe's
+  // title ask for them (GET /widget/strings), once per site and language.
+  // Dates: the server's <time datetime> shows an absolute date; here it becomes
+  // "2 hours ago" in the widget's language (Intl), the absolute one in the
+  // reader's time zone its title, so cached fragments never go stale.
+  const asked = {};
+  function strings(ctx) {
+    const url = BASE + "/widget/strings?" + query({ site: ctx.site, lang: ctx.lang });
+    return asked[url] || (asked[url] = fetch(url, { credentials: "omit" }).then((r) => r.json()));
+  }
+  // A fragment's root (or the standalone page's <main>) gives the messages, and
+  // the language they are in.
+  function speak(ctx, root) {
+    ctx.T = JSON.parse(root.dataset.t);
+    ctx.tl = ctx.T.lang;
+    return ctx;
+  }
+  const fill = (text, value) => text.replace(/%\(\w+\)[sd]/, () => value);
+  const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+  function ago(ctx, root) {
+    const rtf = new Intl.RelativeTimeFormat(ctx.tl, { numeric: "auto" });
+    for (const t of root.querySelectorAll("time[datetime]")) {
+      const d = new Date(t.dateTime);
+      const s = Math.min(0, (d - Date.now()) / 1e3);
+      const [unit, n] = UNITS.find((u) => -s >= u[1]) || UNITS[6];
+      t.title = d.toLocaleString(ctx.tl);
+      t.textContent = rtf.format(Math.round(s / n), unit);
+    }
+  }
 
   /* ----------------------------------------------------------- helpers */
 
@@ -92,7 +85,8 @@
   }
 
   // ctx.page: one page id, or several (GET /api/v1/counts: page=A&page=B).
-  const query = (ctx) => "site=" + enc(ctx.site) + [].concat(ctx.page || []).map((p) => "&page=" + enc(p)).join("");
+  const query = (ctx) => "site=" + enc(ctx.site) + [].concat(ctx.page || []).map((p) => "&page=" + enc(p)).join("") +
+    (ctx.lang ? "&lang=" + enc(ctx.lang) : "");
 
   // A message shown in `box` (after its note line if it has one).
   function flash(box, text, error) {
@@ -212,12 +206,23 @@
 
   const actionsOf = (article) => article.querySelector(":scope>.parley-actions");
 
-  // `hash`: "#c12".
+  // `hash`: "#c12". The comment gets the focus too (comments are focusable by
+  // script only: tabindex=-1), so a keyboard or screen reader user is taken there.
   function go(ctx, hash) {
     const el = ctx.root.querySelector(hash);
     if (!el) return;
     el.classList.add("parley-target");
     el.scrollIntoView();
+    el.focus({ preventScroll: true });
+  }
+
+  // After an action removed or replaced what had the focus: the first element
+  // found gets it, so that it never falls back to the page's <body>.
+  function focus(ctx, ...selectors) {
+    for (const s of selectors) {
+      const el = ctx.root.querySelector(s);
+      if (el) return el.focus();
+    }
   }
 
   // An own comment the public thread does not show (yet): built from its JSON.
@@ -234,6 +239,7 @@
     body.innerHTML = c.html; // the service's own sanitised HTML
     return h("article", {
       className: "parley-comment parley-local",
+      tabIndex: -1,
       id: "c" + c.id,
       "data-id": c.id,
       "data-created": c.created,
@@ -261,6 +267,7 @@
   // likes are carried over (see embed-live.js).
   function decorate(ctx, quiet) {
     const thread = ctx.root.querySelector(".parley-thread");
+    ago(ctx, thread);
     for (const el of thread.querySelectorAll(".parley-local")) el.remove(); // placed again below
     const span = thread.dataset.editWindow * 1000 || 9e5;
     const state = update((state) => {
@@ -361,16 +368,19 @@
     return ctx.token;
   }
 
+  // The form's message line stays (emptied): a live region is announced when its
+  // text changes, not when it is added.
   function clearErrors(form) {
-    for (const el of form.querySelectorAll(".parley-error-text, .parley-js-flash")) el.remove();
+    for (const el of form.querySelectorAll(".parley-error-text")) el.remove();
+    flash(form, "");
     for (const el of form.querySelectorAll("[aria-invalid]")) {
       el.removeAttribute("aria-invalid");
       el.parentNode.classList.remove("parley-invalid");
     }
   }
 
+  // Each field's message beside it; the first wrong field (in the form's order) gets the focus.
   function showErrors(form, fields) {
-    let first = null;
     for (const name in fields) {
       const input = form.elements[name];
       if (!input || input.type === "hidden" || name === "hp") continue;
@@ -379,8 +389,8 @@
       input.setAttribute("aria-describedby", id);
       input.parentNode.classList.add("parley-invalid");
       input.after(h("span", { className: "parley-error-text", id, textContent: fields[name] }));
-      first = first || input;
     }
+    const first = form.querySelector("[aria-invalid]");
     if (first) first.focus();
   }
 
@@ -388,8 +398,10 @@
     const form = ctx.form;
     const f = form.elements;
     const submit = form.querySelector("[type=submit]");
+    // aria-disabled, not disabled: a disabled button loses the focus.
+    if (submit.ariaDisabled == "true") return;
     clearErrors(form);
-    submit.disabled = true;
+    submit.ariaDisabled = true;
     try {
       await formToken(ctx);
       const body = {};
@@ -424,7 +436,7 @@
       showErrors(form, e.fields); // none: a network error
       flash(form, text, true);
     } finally {
-      submit.disabled = false;
+      submit.ariaDisabled = false;
     }
   }
 
@@ -432,7 +444,7 @@
     const form = ctx.form;
     form.elements.parent.value = article.dataset.id;
     actionsOf(article).after(form);
-    ctx.title.textContent = ctx.T.replyTo + article.querySelector(".parley-author").textContent + " ";
+    ctx.title.textContent = fill(ctx.T.replyTo, article.querySelector(".parley-author").textContent) + " ";
     ctx.title.append(h("button", { type: "button", className: "parley-link", "data-action": "cancel", textContent: ctx.T.cancel }));
     form.elements.text.focus();
   }
@@ -458,6 +470,7 @@
     function close() {
       form.remove();
       body.hidden = false;
+      article.focus(); // the comment, as it is now
     }
     form.onsubmit = async (e) => {
       e.preventDefault();
@@ -493,6 +506,8 @@
       await call("DELETE", "comments/" + id, ctx, null, { "X-Parley-Edit-Token": mine.t });
       update((state) => delete state.c[id]);
       await refreshThread(ctx);
+      // Its placeholder ("This comment was deleted") if it had replies, else the count.
+      focus(ctx, "#c" + id, ".parley-count");
     } catch (e) {
       flash(actionsOf(article), message(ctx, e), true);
     }
@@ -500,7 +515,8 @@
 
   async function like(ctx, article, el) {
     const on = el.getAttribute("aria-pressed") !== "true";
-    el.disabled = true;
+    if (el.ariaBusy == "true") return; // not disabled: that would take the focus away
+    el.ariaBusy = true;
     try {
       const d = await asVisitor(ctx, on ? "PUT" : "DELETE", "comments/" + article.dataset.id + "/like");
       el.setAttribute("aria-pressed", d.liked);
@@ -508,7 +524,7 @@
     } catch (e) {
       flash(actionsOf(article), message(ctx, e), true);
     } finally {
-      el.disabled = false;
+      el.ariaBusy = false;
     }
   }
 
@@ -525,7 +541,7 @@
     if (yours) {
       actions.append(
         h("button", { type: "button", className: "parley-secondary", "data-action": "retract", textContent: ctx.T.retract }),
-        h("span", { className: "parley-yours", textContent: ctx.T.yours + yours }),
+        h("span", { className: "parley-yours", textContent: fill(ctx.T.yours, yours) }),
       );
     }
   }
@@ -549,15 +565,55 @@
       ctx.rating = content.text;
       if (!ctx.framed) jsonld(ctx);
       showYours(ctx, summary.yours);
+      // The box was replaced: the focus goes to the vote (or the first star).
+      focus(ctx, ".parley-star-input:checked", ".parley-star-input");
     } catch (e) {
       flash(box, message(ctx, e), true);
     }
   }
 
+  // The stars are a radio group: a click, a tap, Space or Enter on a star casts
+  // that vote (`cast(star)`); the arrow keys only move the choice (a browser
+  // clicks the radio it moves to: those clicks are ignored), and Enter casts it.
+  // The "Rate" button, for readers without the script, is hidden.
+  function stars(root, cast) {
+    let moving;
+    root.classList.add("parley-stars-js");
+    root.addEventListener("keydown", (e) => {
+      const star = e.target;
+      if (!star.matches(".parley-star-input")) return;
+      if (e.key == "Enter" || e.key == " ") {
+        e.preventDefault();
+        star.checked = true;
+        cast(star);
+      } else {
+        moving = 1;
+        setTimeout(() => (moving = 0));
+      }
+    });
+    root.addEventListener("click", (e) => {
+      if (e.target.matches(".parley-star-input") && !moving) cast(e.target);
+    });
+  }
+
   /* --------------------------------------------------------- one widget */
 
   // What a click on [data-action] does: (ctx, its comment, the element).
-  const ACTIONS = { reply, cancel: cancelReply, like, edit, delete: remove, retract: (ctx) => rate(ctx, 0) };
+  const ACTIONS = {
+    reply,
+    like,
+    edit,
+    delete: remove,
+    retract: (ctx) => rate(ctx, 0),
+    // Back to the Reply link the reader came from.
+    cancel(ctx) {
+      const id = ctx.form.elements.parent.value;
+      cancelReply(ctx);
+      focus(ctx, "#c" + id + ">.parley-actions>[data-action=reply]");
+    },
+    // The skip link: in a shadow root "#reply" cannot be followed.
+    skip: (ctx) => ctx.form.elements.text.focus(),
+  };
 
   // Wire a mounted widget (a shadow root's box, or the framed page's <main>).
   function enhance(ctx) {
@@ -580,12 +636,14 @@
     root.addEventListener("focusin", (e) => {
       if (ctx.form && ctx.form.contains(e.target)) formToken(ctx);
     });
+    stars(root, (star) => rate(ctx, +star.value));
 
     ctx.form = root.querySelector(".parley-form");
     if (ctx.form) {
       ctx.home = ctx.form.parentNode;
       ctx.title = ctx.form.querySelector("h2");
       ctx.heading = ctx.title.textContent;
+      flash(ctx.form, ""); // its message line, in place before anything is said
     }
     if (root.querySelector(".parley-thread")) {
       decorate(ctx);
@@ -606,7 +664,7 @@
     return {
       site: el.dataset.site || "default",
       page: el.dataset.page || location.pathname,
-      T: STRINGS[(lang || document.documentElement.lang || "").slice(0, 2).toLowerCase()] || STRINGS.en,
+      lang: lang || document.documentElement.lang,
     };
   }
 
@@ -618,6 +676,7 @@
     if (d.mode === "iframe") return frame(el, ctx);
     try {
       const content = await fragment(d.parley, "?" + query(ctx));
+      speak(ctx, content.querySelector("[data-t]"));
       ctx[d.parley] = content.text; // what is shown (see `live`)
       // Shown and wired once its styles are in (a hidden box cannot scroll
       // to a permalink, nor be used).
@@ -637,8 +696,9 @@
   function frame(el, ctx) {
     const d = el.dataset;
     let src = BASE + "/thread?" + query(ctx) + "&frame=1&origin=" + enc(location.origin);
-    for (const k of ["theme", "lang", "live"]) if (d[k]) src += "&" + k + "=" + enc(d[k]);
-    const iframe = h("iframe", { src, title: ctx.T.frame, loading: "lazy", width: "100%", height: 600, frameBorder: 0 });
+    for (const k of ["theme", "live"]) if (d[k]) src += "&" + k + "=" + enc(d[k]);
+    const iframe = h("iframe", { src, loading: "lazy", width: "100%", height: 600, frameBorder: 0 });
+    strings(ctx).then((T) => (iframe.title = T.frame), () => {});
     el.append(iframe);
     // Heights only from the service, and only from this iframe.
     addEventListener("message", (e) => {
@@ -653,7 +713,7 @@
   function framed(main) {
     const params = new URLSearchParams(location.search);
     if (params.get("theme")) document.body.setAttribute("data-theme", params.get("theme"));
-    const ctx = Object.assign(context(main, params.get("lang")), { root: main, framed: true });
+    const ctx = speak(Object.assign(context(main, params.get("lang")), { root: main, framed: true }), main);
     enhance(ctx);
     live(ctx, params.get("live"));
     const to = main.dataset.parentOrigin;
@@ -708,24 +768,28 @@
       const ctx = context(el, el.dataset.lang);
       (bySite[ctx.site] = bySite[ctx.site] || []).push([el, ctx]);
     }
+    // Numbers only: one request for every language on the page, which carries the
+    // page's own language; each placeholder's text comes in its own (`strings`).
+    const lang = document.documentElement.lang;
     for (const site in bySite) {
       const list = bySite[site];
       const pages = [...new Set(list.map((x) => x[1].page))];
       const show = (d) => {
         for (const [el, ctx] of list) {
           const n = d.counts[ctx.page];
-          if (!n) continue;
-          let text = n.comments + " " + (n.comments === 1 ? ctx.T.one : ctx.T.many);
-          if (el.dataset.show === "rating" && n.rating_count) text += " \u00b7 \u2605\u00a0" + n.rating_average.toFixed(1);
-          el.textContent = text;
+          if (n) strings(ctx).then((T) => {
+            let text = fill(T.n[new Intl.PluralRules(T.lang).select(n.comments)] || T.n.other, n.comments);
+            if (el.dataset.show === "rating" && n.rating_count) text += " \u00b7 \u2605\u00a0" + n.rating_average.toFixed(1);
+            el.textContent = text;
+          }, () => {});
         }
       };
-      const one = { site, page: pages };
+      const one = { site, lang, page: pages };
       if (pages.length <= 20 && (BASE + "/api/v1/counts?" + query(one)).length <= 4000) {
         call("GET", "counts", one).then(show, () => {});
       } else {
         for (let i = 0; i < pages.length; i += 100) {
-          call("POST", "counts", { site }, { pages: pages.slice(i, i + 100) }).then(show, () => {});
+          call("POST", "counts", { site, lang }, { pages: pages.slice(i, i + 100) }).then(show, () => {});
         }
       }
     }
@@ -757,8 +821,11 @@
 
   function start() {
     const main = document.querySelector("[data-parley-frame]");
+    const page = document.querySelector(".parley-standalone");
     if (main) framed(main);
     else scan();
+    // The standalone page stays a plain form page: a star posts its form.
+    if (page && !main) stars(page, (star) => star.form.requestSubmit());
   }
 
   window.Parley = { scan, define: (name, make) => chunks["+" + name](make(INTERNALS)) };

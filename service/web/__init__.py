@@ -6,7 +6,7 @@ values, and renders answers.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.data import bounds
@@ -14,11 +14,17 @@ from service.web import access, cache, compress, errors, front, headers, limits,
 from service.web.requests import UNSAFE_METHODS, external_url
 from service.web.sessions import ScopedSessionInterface
 
+# Uploads streamed to a temporary file, under a limit of their own, instead of read whole.
+STREAMED_UPLOADS = {"admin.import_upload": "PARLEY_IMPORT_MAX_BYTES"}
+
 
 def _read_body_first() -> None:
     # The whole body is in memory before any lookup (bounded by MAX_CONTENT_LENGTH: 413), so
     # a client that trickles it holds a thread, never a transaction or the write lock.
     if request.method not in UNSAFE_METHODS:
+        return
+    if request.endpoint in STREAMED_UPLOADS:
+        request.max_content_length = int(current_app.config[STREAMED_UPLOADS[request.endpoint]])
         return
     data = request.get_data(cache=True)
     limit = request.max_content_length

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -78,6 +80,7 @@ CODES: dict[str, tuple[int, str]] = {
         "id; nothing was stored",
     ),
     "link_expired": (410, "the link in the mail has expired"),
+    "link_used": (410, "the single-use link in the mail was used already"),
     "too_large": (413, "over 128 KiB"),
     "uri_too_long": (414, "too many page ids or too long a URL for a GET: use the POST form"),
     "unsupported_media_type": (415, ""),
@@ -92,19 +95,19 @@ CODES: dict[str, tuple[int, str]] = {
 
 # The code and message of an error Werkzeug or an extension raised, by its status.
 _BY_STATUS = {
-    400: ("bad_request", "The request could not be understood."),
-    401: ("unauthorized", "Please log in."),
-    403: ("forbidden", "This request is not allowed."),
-    404: ("not_found", "Nothing was found here."),
-    405: ("method_not_allowed", "This method is not allowed here."),
-    409: ("conflict", "This conflicts with the current state."),
-    413: ("too_large", "The request is too large."),
-    414: ("uri_too_long", "The address is too long."),
-    415: ("unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."),
+    400: ("bad_request", _l("The request could not be understood.")),
+    401: ("unauthorized", _l("Please log in.")),
+    403: ("forbidden", _l("This request is not allowed.")),
+    404: ("not_found", _l("Nothing was found here.")),
+    405: ("method_not_allowed", _l("This method is not allowed here.")),
+    409: ("conflict", _l("This conflicts with the current state.")),
+    413: ("too_large", _l("The request is too large.")),
+    414: ("uri_too_long", _l("The address is too long.")),
+    415: ("unsupported_media_type", _l("Send the body as JSON (Content-Type: application/json).")),
     422: ("validation_failed", INVALID_MESSAGE),
-    429: ("rate_limited", "Too many requests. Please wait a moment and try again."),
-    500: ("internal_error", "Something went wrong on our side. Nothing was saved."),
-    503: ("unavailable", "The service is busy. Please try again in a moment."),
+    429: ("rate_limited", _l("Too many requests. Please wait a moment and try again.")),
+    500: ("internal_error", _l("Something went wrong on our side. Nothing was saved.")),
+    503: ("unavailable", _l("The service is busy. Please try again in a moment.")),
 }
 
 
@@ -127,18 +130,26 @@ def error_response(
 ) -> Response:
     """Render an error for whoever asked, after rolling the session back."""
     db.session.rollback()
+    # Messages become text here, in this answer's language (service.web.i18n): domain errors
+    # carry lazy strings; a plain one is looked up as it is (English is the message id).
+    message = _text(message)
+    fields = {name: _text(text) for name, text in (fields or {}).items()}
     if wants_json():
-        body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+        body = {"error": {"code": code, "message": message, "fields": fields}}
         response = jsonify(body)
     else:
         html = render_template(
-            "errors/error.html", status=status, code=code, message=message, fields=fields or {}
+            "errors/error.html", status=status, code=code, message=message, fields=fields
         )
         response = Response(html, mimetype="text/html")
     response.status_code = status
     response.headers.update(headers or {})
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _text(message: object) -> str:
+    return gettext(message) if isinstance(message, str) else str(message)
 
 
 def domain_response(error: DomainError) -> Response:
@@ -222,7 +233,7 @@ def register(app: Flask) -> None:
         return error_response(
             400,
             "csrf_failed",
-            "The form expired or was sent from elsewhere. Reload the page and try again.",
+            _l("The form expired or was sent from elsewhere. Reload the page and try again."),
         )
 
     @app.errorhandler(HTTPException)

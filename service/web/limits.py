@@ -80,6 +80,13 @@ def refund_unstored(response: Response) -> Response:
     return response
 
 
+# Commenters' requests for their data or its erasure, API and form alike: one budget per
+# client address (the per-address budget of mails is the domain's: ``rights.requests``).
+privacy_limit = limiter.shared_limit(
+    lambda: _setting("PARLEY_PRIVACY_LIMIT"), scope="privacy-request", methods=["POST"]
+)
+
+
 def visitor_issue_limit(exempt_when: Callable[[], bool] | None = None) -> Any:
     """One budget per client address for every way of getting a visitor key: the API, and
     the standalone page's cookie (``exempt_when``: this request issues none)."""

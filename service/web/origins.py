@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Flask, Response, g, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from service.data import Comment, Page, Site
-from service.data.bounds import MAX_ID, SITE_KEY_MAX
+from service.data.bounds import MAX_ID
 from service.extensions import db
+from service.rules import validation
 from service.rules.errors import DomainError
 from service.sites import origins
-from service.sites.lookup import get_site
 from service.web.headers import add_vary
-from service.web.requests import UNSAFE_METHODS, service_origin
+from service.web.requests import UNSAFE_METHODS, asked_site, service_origin
 
 CROSS_SITE_PATHS = ("/api/", "/widget/", "/thread")
 ALLOW_HEADERS = "Content-Type, X-Parley-Visitor, X-Parley-Edit-Token"
@@ -41,11 +42,16 @@ def request_site() -> Site | None:
         )
         if site is not None:
             return site
-    key = request.args.get("site") or "default"
-    if len(key) > SITE_KEY_MAX:
-        return None
     try:
-        return get_site(key)  # the process's snapshot of the site's current version
+        key = validation.site_key(request.args.get("site") or "default")
+    except DomainError:
+        return None
+    try:  # the page the request names, loaded with its site for the view (one statement)
+        page = validation.page_key(request.args["page"]) if "page" in request.args else None
+    except DomainError:
+        page = None
+    try:
+        return asked_site(key, page)  # the process's snapshot of the site's current version
     except DomainError:
         return None
 
@@ -90,10 +96,14 @@ def _check() -> None:
         return
     if origin is None:
         if fetch_site == "cross-site":
-            raise DomainError("cross_site", "Cross-site requests must come from an allowed origin.")
+            raise DomainError(
+                "cross_site", _l("Cross-site requests must come from an allowed origin.")
+            )
         return
     if origin not in allowed:
-        raise DomainError("origin_not_allowed", "This site does not allow writes from this origin.")
+        raise DomainError(
+            "origin_not_allowed", _l("This site does not allow writes from this origin.")
+        )
 
 
 def _cors(response: Response) -> Response:

@@ -11,9 +11,11 @@ import json
 from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from service.data import Site
 from service.data.bounds import RETURN_PATH_MAX
+from service.extensions import db
 from service.rules import privacy, validation
 from service.rules.errors import DomainError
 from service.sites.lookup import get_site
@@ -41,15 +43,15 @@ def json_body() -> dict[str, Any]:
     """The request body as a JSON object: 415 if not JSON, 400 if malformed."""
     if request.mimetype != "application/json":
         raise DomainError(
-            "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
+            "unsupported_media_type", _l("Send the body as JSON (Content-Type: application/json).")
         )
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
-        raise DomainError("malformed_json", "The body is not valid JSON.") from None
+        raise DomainError("malformed_json", _l("The body is not valid JSON.")) from None
     if not isinstance(data, dict):
-        raise DomainError("malformed_json", "The body must be a JSON object.")
+        raise DomainError("malformed_json", _l("The body must be a JSON object."))
     return data
 
 
@@ -82,6 +84,16 @@ def external_url(endpoint: str, **values: Any) -> str:
     if has_request_context() and request.script_root and path.startswith(request.script_root):
         path = path[len(request.script_root) :]  # PARLEY_PUBLIC_URL holds any prefix
     return public_url() + path
+
+
+def asked_site(key: str, page: str | None = None) -> Site:
+    """``get_site(key, page)``, asked once per request: the origin check and the view share
+    the answer (and the page it loaded), as long as the session still holds it."""
+    asked: dict[tuple[str, str | None], Site] = request.environ.setdefault("parley.sites", {})
+    site = asked.get((key, page))
+    if site is None or site not in db.session:
+        site = asked[(key, page)] = get_site(key, page)
+    return site
 
 
 def site_and_page() -> tuple[Site, str]:

@@ -20,6 +20,7 @@ from functools import partial
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import pydantic
+from flask_babel import lazy_gettext as _l
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -188,7 +189,7 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    unknown_message: ClassVar[str] = "The request has fields this service does not accept."
+    unknown_message: ClassVar[str] = _l("The request has fields this service does not accept.")
     unknown_at_most: ClassVar[int | None] = 20
     unknown_with_missing: ClassVar[bool] = False
     missing_is_null: ClassVar[bool] = False
@@ -201,7 +202,7 @@ class Body(BaseModel):
         required = [name for name, field in cls.model_fields.items() if field.is_required()]
         unknown = sorted(name for name in data if name not in cls.model_fields)
         if unknown:
-            fields = {name[:64]: "Unknown field." for name in unknown[: cls.unknown_at_most]}
+            fields = {name[:64]: _l("Unknown field.") for name in unknown[: cls.unknown_at_most]}
             if cls.unknown_with_missing:
                 fields |= {name: validation.REQUIRED for name in required if name not in data}
             raise refused(ValidationError(fields, cls.unknown_message))
@@ -386,6 +387,12 @@ class SiteQuery(Parameters):
     site: Annotated[str, Rule(validation.site_key, key(SITE_KEY_MAX, "A site key"))] = Field(
         "default", description="The site (default `default`)."
     )
+    lang: Annotated[str | None, Rule(lambda value: value or None, of("string"))] = Field(
+        None,
+        description="The language of messages for people (`en`, `ar`, `de`, `es`, `ta`; "
+        "`de-AT` is read as `de`). Without it, or when the service does not speak it, the "
+        "site's language setting applies, then English: docs/languages.md.",
+    )
 
 
 class PageQuery(SiteQuery):
@@ -434,7 +441,8 @@ class ThreadQuery(PageQuery):
 
 def _count_pages(value: Any) -> list[str]:
     if not isinstance(value, list) or len(value) > COUNT_GET_PAGES:
-        raise DomainError("uri_too_long", f"Ask for at most {COUNT_GET_PAGES} pages per GET.")
+        message = _l("Ask for at most %(max)s pages per GET.", max=COUNT_GET_PAGES)
+        raise DomainError("uri_too_long", message)
     return list(dict.fromkeys(validation.page_key(item) for item in value))
 
 
@@ -556,7 +564,7 @@ class CommentEdit(Body):
     @model_validator(mode="after")
     def _a_change(self) -> CommentEdit:
         if not self.model_fields_set:
-            change = {"text": "Send the new text, the new rating, or both."}
+            change = {"text": _l("Send the new text, the new rating, or both.")}
             raise refused(ValidationError(change))
         return self
 

@@ -8,6 +8,7 @@ session of the account; whoever changed their own password stays logged in here.
 from __future__ import annotations
 
 from flask import flash, g, render_template, request, session
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.data import Moderator, Role, Site
@@ -57,7 +58,7 @@ def account() -> Answer:
     with writing():
         accounts.set_password(g.moderator, new_hash, by=g.moderator)
         db.session.commit()
-    flash("Your password is changed. Your other sessions are logged out.", "info")
+    flash(_("Your password is changed. Your other sessions are logged out."), "info")
     return start_session(back("admin.account"), g.moderator)
 
 
@@ -88,13 +89,21 @@ def moderator_remove() -> Answer:
             db.session.commit()
     except accounts.AccountError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(str(error.message), "error")
         return _render_moderators(422)
     if target.id == g.moderator.id:
         session.clear()
     flash(
-        f"{target.email} is no longer a moderator of {site.key}"
-        + ("; the account had no other role and is disabled." if disabled else "."),
+        _(
+            "%(email)s is no longer a moderator of %(site)s; the account had no other role and "
+            "is disabled.",
+            email=target.email,
+            site=site.key,
+        )
+        if disabled
+        else _(
+            "%(email)s is no longer a moderator of %(site)s.", email=target.email, site=site.key
+        ),
         "info",
     )
     return back("admin.moderators")

@@ -15,6 +15,9 @@ from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.data import Moderator, Site
@@ -73,8 +76,11 @@ def throttled(template: str, wait: int, **context: Any) -> tuple[str, int, dict[
     """A form page again with 429: too many wrong passwords from here for now."""
     minutes = max(1, round(wait / 60))
     flash(
-        f"Too many wrong passwords from your network. Try again in about {minutes} "
-        f"{'minute' if minutes == 1 else 'minutes'}.",
+        ngettext(
+            "Too many wrong passwords from your network. Try again in about %(num)d minute.",
+            "Too many wrong passwords from your network. Try again in about %(num)d minutes.",
+            minutes,
+        ),
         "error",
     )
     return render_template(template, **context), 429, {"Retry-After": str(wait)}
@@ -90,7 +96,7 @@ def login_required(view: F) -> F:
             if request.path.startswith("/admin/api/") or request.accept_mimetypes.best == (
                 "application/json"
             ):
-                raise DomainError("unauthorized", "Log in as a moderator first.")
+                raise DomainError("unauthorized", _l("Log in as a moderator first."))
             return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
         g.moderator = moderator
         g.site_ids = accounts.site_ids(moderator)
@@ -101,7 +107,7 @@ def login_required(view: F) -> F:
 
 def missing() -> DomainError:
     """What a moderator gets for anything outside their sites: nothing is there."""
-    return DomainError("not_found", "Nothing was found here.")
+    return DomainError("not_found", _l("Nothing was found here."))
 
 
 def back(endpoint: str, **values: Any) -> BaseResponse:
@@ -124,7 +130,7 @@ def my_site(key: str, *, owner: bool = False) -> Site:
     if site is None:
         raise missing()
     if owner and accounts.role_on(g.moderator, site) != "owner":
-        raise DomainError("forbidden", "Only the site's owners can change its settings.")
+        raise DomainError("forbidden", _l("Only the site's owners can change its settings."))
     return site
 
 
@@ -144,7 +150,7 @@ def login() -> BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]]:
     moderator = accounts.authenticate(email, password)
     if moderator is None:
         login_limit.failed(bucket)
-        flash("Wrong email or password.", "error")
+        flash(_("Wrong email or password."), "error")
         return render_template("admin/login.html", form=form), 401
     with writing():
         accounts.record_login(moderator)

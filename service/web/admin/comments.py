@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import flash, g, render_template, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import bans, moderation
@@ -26,6 +27,7 @@ from service.sites import accounts
 from service.web.admin import bp
 from service.web.admin.auth import back, login_required, missing
 from service.web.admin.forms import ActionForm
+from service.web.i18n import label
 
 
 def _my_comment(comment_id: int) -> Comment:
@@ -81,7 +83,7 @@ def _act(
     except ValidationError as error:
         db.session.rollback()
         return _render_comment(comment, {form: error.first_message()}, values, 422)
-    flash(message, "info")
+    flash(str(message), "info")
     return back("admin.comment_detail", comment_id=shown)
 
 
@@ -97,11 +99,13 @@ def comment_moderate(comment_id: int) -> BaseResponse:
     comment = _my_comment(comment_id)
     action = request.form.get("action", "")
     if action not in moderation.ACTIONS:
-        flash("Choose an action.", "error")
+        flash(_("Choose an action."), "error")
     else:
         with writing():
             done = moderation.apply(g.moderator, [comment.id], action, g.site_ids)
-        flash(f"Comment {comment.id}: {action}." if done else "Nothing changed.", "info")
+        what = str(label(action, "action")).lower()
+        done_text = _("Comment %(id)s: %(action)s.", id=comment.id, action=what)
+        flash(done_text if done else _("Nothing changed."), "info")
     return back("admin.comment_detail", comment_id=comment.id)
 
 
@@ -113,7 +117,7 @@ def comment_edit(comment_id: int) -> BaseResponse | tuple[str, int]:
 
     def edit() -> tuple[int, str]:
         moderation.edit_text(g.moderator, comment, text)
-        return comment.id, "The comment's text is saved."
+        return comment.id, _("The comment's text is saved.")
 
     return _act(comment, "edit", {"edit": text}, edit)
 
@@ -125,9 +129,9 @@ def comment_reply(comment_id: int) -> BaseResponse | tuple[str, int]:
     text = request.form.get("text", "")
 
     def reply() -> tuple[int, str]:
-        return moderation.reply_as_moderator(
-            g.moderator, comment, text
-        ).id, "Your reply is published."
+        return moderation.reply_as_moderator(g.moderator, comment, text).id, _(
+            "Your reply is published."
+        )
 
     return _act(comment, "reply", {"reply": text}, reply)
 
@@ -142,7 +146,9 @@ def comment_ban(comment_id: int) -> BaseResponse | tuple[str, int]:
 
     def ban() -> tuple[int, str]:
         made = bans.ban_author(g.moderator, comment, kinds, shadow=shadow, reason=reason)
-        kind_list = ", ".join(b.kind for b in made)
-        return comment.id, f"Banned {'(shadow) ' if shadow else ''}by {kind_list}."
+        kind_list = ", ".join(str(label(b.kind, "ban")) for b in made)
+        if shadow:
+            return comment.id, _("Shadow-banned by %(kinds)s.", kinds=kind_list)
+        return comment.id, _("Banned by %(kinds)s.", kinds=kind_list)
 
     return _act(comment, "ban", {"reason": reason}, ban)

@@ -5,6 +5,7 @@ fields by ``show_errors``."""
 from __future__ import annotations
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,6 +18,7 @@ from wtforms import (
 )
 
 from service.data.bounds import (
+    ERASURE_MODES,
     MODERATION_POLICIES,
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -24,6 +26,7 @@ from service.data.bounds import (
     THEMES,
     TOKENLESS_POSTS,
 )
+from service.web.i18n import choices
 
 OFFSET_MAX_DIGITS = 6
 
@@ -40,66 +43,95 @@ class ActionForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email")
-    password = PasswordField("Password")
+    email = EmailField(_l("Email"))
+    password = PasswordField(_l("Password"))
 
 
 class PasswordForm(ActionForm):
-    current = PasswordField("Current password")
+    current = PasswordField(_l("Current password"))
     password = PasswordField(
-        "New password", description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters."
+        _l("New password"),
+        description=_l("%(min)s to %(max)s characters.", min=PASSWORD_MIN, max=PASSWORD_MAX),
     )
-    confirm = PasswordField("New password again")
+    confirm = PasswordField(_l("New password again"))
 
 
 class SiteForm(ActionForm):
-    name = StringField("Name")
+    name = StringField(_l("Name"))
     origins = TextAreaField(
-        "Allowed origins",
-        description="One per line, like https://example.org: the pages that may embed the "
-        "widgets and post to them.",
+        _l("Allowed origins"),
+        description=_l(
+            "One per line, like https://example.org: the pages that may embed the "
+            "widgets and post to them."
+        ),
     )
-    moderation = SelectField("Moderation", choices=MODERATION_POLICIES, validate_choice=False)
+    moderation = SelectField(
+        _l("Moderation"), choices=choices("policy", MODERATION_POLICIES), validate_choice=False
+    )
     link_limit = IntegerField(
-        "Link limit",
-        description="Under “Hold comments with many links”: more links than this wait.",
+        _l("Link limit"),
+        description=_l("Under “Hold comments with many links”: more links than this wait."),
     )
     rating_scale = SelectField(
-        "Rating scale",
-        choices={str(scale): f"1 to {scale}" for scale in RATING_SCALES},
+        _l("Rating scale"),
+        choices=lambda: {str(s): str(_l("1 to %(max)s", max=s)) for s in RATING_SCALES},
         validate_choice=False,
     )
     rescale = BooleanField(
-        "Rescale existing votes",
-        description="Needed to change the scale once there are votes: each vote is converted.",
+        _l("Rescale existing votes"),
+        description=_l("Needed to change the scale once there are votes: each vote is converted."),
     )
     edit_window = IntegerField(
-        "Edit window (minutes)", description="How long authors may edit or delete their comments."
+        _l("Edit window (minutes)"),
+        description=_l("How long authors may edit or delete their comments."),
     )
-    language = StringField("Language")
-    theme = SelectField("Theme", choices=THEMES, validate_choice=False)
-    notify_moderators = BooleanField("Email moderators about new comments")
+    language = StringField(_l("Language"))
+    theme = SelectField(_l("Theme"), choices=choices("theme", THEMES), validate_choice=False)
+    notify_moderators = BooleanField(_l("Email moderators about new comments"))
     tokenless_posts = SelectField(
-        "Posts without a form token",
-        choices={"": "The service's default (PARLEY_TOKENLESS_POSTS)", **TOKENLESS_POSTS},
+        _l("Posts without a form token"),
+        choices=lambda: {
+            "": str(_l("The service's default (PARLEY_TOKENLESS_POSTS)")),
+            **choices("tokenless", TOKENLESS_POSTS)(),
+        },
         validate_choice=False,
-        description="Comments sent by clients that are neither the comment form nor bring one "
-        "of the site's API tokens (scripts, other servers).",
+        description=_l(
+            "Comments sent by clients that are neither the comment form nor bring one "
+            "of the site's API tokens (scripts, other servers)."
+        ),
     )
+    erasure = SelectField(
+        _l("Erasing a commenter's data"),
+        choices=choices("erasure", ERASURE_MODES),
+        validate_choice=False,
+        description=_l(
+            "What a commenter's (or your) erasure by address does to their comments; "
+            "their votes, likes and reply mail go either way."
+        ),
+    )
+
+
+class PrivacyForm(ActionForm):
+    """An owner's download or erasure of what is stored about one address, on one site."""
+
+    site = SelectField(_l("Site"), validate_choice=False)
+    email = EmailField(_l("Email address"))
 
 
 class PageForm(ActionForm):
-    title = StringField("Title")
-    url = StringField("Address (URL)", description="The page's public address, http(s).")
+    title = StringField(_l("Title"))
+    url = StringField(_l("Address (URL)"), description=_l("The page's public address, http(s)."))
     schema_type = SelectField(
-        "schema.org type",
+        _l("schema.org type"),
         default="",
         validate_choice=False,
-        description="Review stars (JSON-LD) appear only for types that search engines accept; "
-        "never for Article, BlogPosting or WebPage.",
+        description=_l(
+            "Review stars (JSON-LD) appear only for types that search engines accept; "
+            "never for Article, BlogPosting or WebPage."
+        ),
     )
-    comments_closed = BooleanField("Close comments")
-    ratings_closed = BooleanField("Close ratings")
+    comments_closed = BooleanField(_l("Close comments"))
+    ratings_closed = BooleanField(_l("Close ratings"))
 
 
 def offset_arg() -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import flash, g, render_template, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import bans, blocklist
@@ -67,7 +68,7 @@ def ban_add() -> BaseResponse | tuple[str, int]:
         db.session.rollback()
         values = {"site": site.key, "email": email, "shadow": shadow, "reason": reason}
         return _render_bans(error.fields, values, 422)
-    flash(f"Banned on {site.key} by email.", "info")
+    flash(_("Banned on %(site)s by email.", site=site.key), "info")
     return back("admin.ban_list")
 
 
@@ -80,7 +81,7 @@ def ban_remove(ban_id: int) -> BaseResponse:
     with writing():
         bans.remove(g.moderator, ban)
         db.session.commit()
-    flash("The ban is removed.", "info")
+    flash(_("The ban is removed."), "info")
     return back("admin.ban_list")
 
 
@@ -110,7 +111,10 @@ def word_add() -> BaseResponse | tuple[str, int]:
     except ValidationError as error:
         db.session.rollback()
         return _render_blocklist((site.key, error.first_message()), 422)
-    flash(f"Comments with {entry.word!r} now wait for review on {site.key}.", "info")
+    message = _(
+        "Comments with “%(word)s” now wait for review on %(site)s.", word=entry.word, site=site.key
+    )
+    flash(message, "info")
     return back("admin.blocklist")
 
 
@@ -125,5 +129,5 @@ def word_remove(word_id: int) -> BaseResponse:
     with writing():
         blocklist.unblock(g.moderator, site, entry)
         db.session.commit()
-    flash(f"{entry.word!r} is off the list.", "info")
+    flash(_("“%(word)s” is off the list.", word=entry.word), "info")
     return back("admin.blocklist")

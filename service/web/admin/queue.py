@@ -9,6 +9,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import moderation
@@ -21,6 +24,7 @@ from service.sites import audit
 from service.web.admin import bp
 from service.web.admin.auth import login_required, my_sites
 from service.web.admin.forms import ActionForm, offset_arg
+from service.web.i18n import label
 from service.web.requests import safe_return
 
 QUEUE_PAGE = 50
@@ -106,15 +110,19 @@ def _queue_return(value: str | None) -> str:
 def bulk() -> BaseResponse:
     form = ActionForm()
     if not form.validate_on_submit():
-        raise DomainError("csrf_failed", "The form expired. Reload the page and try again.")
+        raise DomainError("csrf_failed", _l("The form expired. Reload the page and try again."))
     action = request.form.get("action", "")
     ids = [int(v) for v in request.form.getlist("ids") if v.isdigit() and len(v) < 11]
     if action not in moderation.ACTIONS or not ids:
-        flash("Choose comments and an action.", "error")
+        flash(_("Choose comments and an action."), "error")
     else:
         with writing():
             done = moderation.apply(g.moderator, ids, action, g.site_ids)
-        flash(f"{done} {'comment' if done == 1 else 'comments'}: {action}.", "info")
+        what = str(label(action, "action")).lower()  # "3 comments: approve."
+        flash(
+            ngettext("%(num)d comment: %(what)s.", "%(num)d comments: %(what)s.", done, what=what),
+            "info",
+        )
     back = safe_return(request.form.get("return_to")) or url_for("admin.queue")
     return redirect(back if back.startswith("/admin") else url_for("admin.queue"), code=303)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, g, render_template, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.data import Page, Site
@@ -53,6 +54,7 @@ def _site_changes(site: Site, form: SiteForm) -> settings.SiteChanges:
         theme=form.theme.data,
         notify_moderators=form.notify_moderators.data,
         tokenless_posts=form.tokenless_posts.data,
+        erasure=form.erasure.data or None,
     )
 
 
@@ -73,6 +75,7 @@ def site_settings(key: str) -> BaseResponse | tuple[str, int]:
                 "theme": site.theme,
                 "notify_moderators": site.notify_moderators,
                 "tokenless_posts": site.tokenless_posts or "",
+                "erasure": site.erasure,
             }
         )
         return render_template("admin/site.html", site=site, form=form), 200
@@ -87,7 +90,7 @@ def site_settings(key: str) -> BaseResponse | tuple[str, int]:
             db.session.rollback()
             form.show_errors(error.fields)
         else:
-            flash("Settings saved." if changes else "Nothing changed.", "info")
+            flash(_("Settings saved.") if changes else _("Nothing changed."), "info")
             return back("admin.site_settings", key=site.key)
     return render_template("admin/site.html", site=site, form=form), 422
 
@@ -169,7 +172,7 @@ def pages(key: str) -> BaseResponse | tuple[str, int]:
         db.session.rollback()
         form.show_errors(error.fields)
         return _render_page(site, page, form, 422)
-    flash("Page settings saved." if changed else "Nothing changed.", "info")
+    flash(_("Page settings saved.") if changed else _("Nothing changed."), "info")
     return back("admin.pages", key=site.key, page=page.key)
 
 
@@ -195,7 +198,7 @@ def page_scores(key: str) -> BaseResponse | tuple[str, int]:
         with writing():
             settings.remove_score(g.moderator, page, original)
             db.session.commit()
-        flash(f"Score {original!r} removed.", "info")
+        flash(_("Score “%(label)s” removed.", label=original), "info")
         return back("admin.pages", key=site.key, page=page.key)
     values = {name: request.form.get(name, "") for name in ("label", "score", "scale", "url")}
     try:
@@ -215,5 +218,5 @@ def page_scores(key: str) -> BaseResponse | tuple[str, int]:
         form = _page_form(page, submitted=False)
         score = {"original": original, "values": values, "errors": error.fields}
         return _render_page(site, page, form, 422, score)
-    flash(f"Score {saved.label!r} saved.", "info")
+    flash(_("Score “%(label)s” saved.", label=saved.label), "info")
     return back("admin.pages", key=site.key, page=page.key)

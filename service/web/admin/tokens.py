@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import flash, g, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectField, StringField
 
@@ -24,9 +26,10 @@ from service.web.admin.forms import ActionForm
 
 
 class TokenForm(ActionForm):
-    site = SelectField("Site", validate_choice=False)
+    site = SelectField(_l("Site"), validate_choice=False)
     label = StringField(
-        "Name", description="What will use it, e.g. “import script” or “newsletter server”."
+        _l("Name"),
+        description=_l("What will use it, e.g. “import script” or “newsletter server”."),
     )
 
 
@@ -94,5 +97,7 @@ def api_token_revoke(token_id: int) -> BaseResponse:
     with writing():
         revoked = tokens.revoke(g.moderator, site, token_id)
         db.session.commit()
-    flash(f"The token “{revoked.label}” is revoked: posts with it are refused.", "info")
+    flash(
+        _("The token “%(name)s” is revoked: posts with it are refused.", name=revoked.label), "info"
+    )
     return back("admin.api_tokens")

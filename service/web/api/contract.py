@@ -17,7 +17,7 @@ from service.rules import validation
 from service.rules.errors import DomainError
 from service.sites.lookup import get_site
 from service.web.api import bp
-from service.web.requests import json_body
+from service.web.requests import asked_site, json_body
 from service.web.schemas import VISITOR, Body, Json, Parameters, SiteQuery, validated
 
 # --- Operations: each view's route and what the document says about it -------------------
@@ -100,7 +100,8 @@ B = TypeVar("B", bound=Body)
 
 
 def read_query(model: type[Q], **context: Any) -> tuple[Site, Q]:
-    """The site the query names, and its parameters validated in order.
+    """The site the query names, and its parameters validated in order; a query naming a
+    page has that page loaded with the site, in the same statement.
 
     An unknown site is answered (404) before any parameter after it is refused.
     """
@@ -111,7 +112,7 @@ def read_query(model: type[Q], **context: Any) -> tuple[Site, Q]:
         if "site" not in error.fields:
             get_site(validation.site_key(values["site"]))
         raise
-    return get_site(query.site), query
+    return asked_site(query.site, getattr(query, "page", None)), query
 
 
 def read_public_query(model: type[Q], **context: Any) -> Q:

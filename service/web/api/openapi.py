@@ -84,6 +84,7 @@ TAGS = {
     "visitors": "Visitor keys for votes, likes and reviews.",
     "counts": "Comment and rating counts for listing pages.",
     "widget": "Helpers for the embedded widget.",
+    "privacy": "Commenters' rights: a mailed link to their data, or to erase it.",
     "service": "The service itself.",
 }
 

@@ -8,7 +8,7 @@ from flask import Response, jsonify, request
 
 from service.comments import likes
 from service.database import writing
-from service.ratings import summary, votes
+from service.ratings import aggregate, summary, votes
 from service.rules import visitors
 from service.sites.lookup import find_page, get_or_create_page, get_site
 from service.web.api.comments import comment_id_in_range
@@ -139,13 +139,14 @@ def put_rating() -> Response:
     visitor = read_headers(VisitorHeader, site_id=site.id).visitor
     value = read_body(Vote, scale=site.rating_scale).value
     address, origin = stored_address(), service_origin()
-    page = find_page(site, query.page)  # before the write transaction
+    page = find_page(site, query.page)  # before the write transaction, as are its scores
+    items = summary.scores(page)
     with writing():
         if page is None:
             page = get_or_create_page(site, query.page, title=None, url=None, service_origin=origin)
         votes.vote(page, visitor, value, address=address)
-    votes.reread(page)  # after the write transaction, as reading it when used would be
-    return _personal(jsonify(summary.summary(site, page, visitor, vote=value)))
+    aggregate.reread(page)  # when the vote did not leave the row loaded
+    return _personal(jsonify(summary.summary(site, page, visitor, vote=value, items=items)))
 
 
 @operation(

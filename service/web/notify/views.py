@@ -9,6 +9,8 @@ sends without cookies, so it is exempt and the token in the path is its proof.
 from __future__ import annotations
 
 from flask import Response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from service.comments import moderation
@@ -22,11 +24,21 @@ from service.sites import accounts
 from service.web.errors import status_of
 from service.web.notify import bp
 
-ACTION_LABELS = {"approve": "Approve", "spam": "Mark as spam", "delete": "Delete"}
+ACTION_LABELS = {"approve": _l("Approve"), "spam": _l("Mark as spam"), "delete": _l("Delete")}
+ACTION_QUESTIONS = {
+    "approve": _l("Approve this comment?"),
+    "spam": _l("Mark this comment as spam?"),
+    "delete": _l("Delete this comment?"),
+}
 DONE_MESSAGES = {
-    "approve": "The comment is approved and published.",
-    "spam": "The comment is marked as spam.",
-    "delete": "The comment is deleted.",
+    "approve": _l("The comment is approved and published."),
+    "spam": _l("The comment is marked as spam."),
+    "delete": _l("The comment is deleted."),
+}
+HANDLED_MESSAGES = {
+    "approved": _l("This comment is approved already; nothing was changed."),
+    "spam": _l("This comment is marked as spam already; nothing was changed."),
+    "deleted": _l("This comment is deleted already; nothing was changed."),
 }
 
 Page = tuple[str, int]
@@ -57,7 +69,7 @@ def _done(title: str, message: str, status: int = 200) -> Page:
 def _csrf_checked(form: FlaskForm) -> None:
     # CSRFProtect has checked the token already; this keeps the check next to the action.
     if not form.validate_on_submit():
-        raise DomainError("csrf_failed", "The form expired. Open the link again.")
+        raise DomainError("csrf_failed", _l("The form expired. Open the link again."))
 
 
 @bp.route("/moderate/<token>", methods=["GET", "POST"])
@@ -69,11 +81,11 @@ def moderate(token: str) -> Page:
         return _invalid(error)
     site = comment.page.site
     if accounts.role_on(moderator, site) is None:
-        return _invalid(LinkError("bad_link", "Your account no longer moderates this site."))
+        return _invalid(LinkError("bad_link", _("Your account no longer moderates this site.")))
     if comment.status != "pending":
         return _done(
-            "Already handled",
-            f"This comment is {comment.status} already; nothing was changed.",
+            _("Already handled"),
+            str(HANDLED_MESSAGES.get(comment.status, _("Nothing was changed."))),
             409 if request.method == "POST" else 200,
         )
     form = ButtonForm()
@@ -84,8 +96,8 @@ def moderate(token: str) -> Page:
                 moderator, [comment.id], action, accounts.site_ids(moderator)
             )
         if not changed:
-            return _done("Nothing changed", "The comment could not be changed.", 409)
-        return _done(ACTION_LABELS[action], DONE_MESSAGES[action])
+            return _done(_("Nothing changed"), _("The comment could not be changed."), 409)
+        return _done(str(ACTION_LABELS[action]), str(DONE_MESSAGES[action]))
     return render_template(
         "notify/moderate.html",
         form=form,
@@ -95,6 +107,7 @@ def moderate(token: str) -> Page:
         page_url=links.page_link(comment.page, site),
         action=action,
         label=ACTION_LABELS[action],
+        question=ACTION_QUESTIONS[action],
     ), 200
 
 
@@ -113,8 +126,8 @@ def confirm(token: str) -> Page:
             links.confirm(address, comment_id)
             db.session.commit()
         return _done(
-            "Confirmed",
-            "You will get a mail when someone replies to a comment you asked to be told about.",
+            _("Confirmed"),
+            _("You will get a mail when someone replies to a comment you asked to be told about."),
         )
     subscribed = address.confirmed is not None and address.unsubscribed is None
     pending = subscribed and links.proves(address, comment_id) is not None
@@ -131,7 +144,8 @@ def unsubscribe(token: str) -> Page:
     if address is None:
         return _invalid(
             LinkError(
-                "link_target_gone", "This link is not valid, or the address is not known here."
+                "link_target_gone",
+                _("This link is not valid, or the address is not known here."),
             )
         )
     if request.method == "POST":

@@ -5,4 +5,9 @@ from flask import Blueprint
 
 bp = Blueprint("widgets", __name__)
 
-from service.web.widgets import assets, fragments, pages  # noqa: E402,F401  (routes on bp)
+from service.web.widgets import (  # noqa: E402,F401  (routes on bp)
+    assets,
+    fragments,
+    pages,
+    strings,
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.fields import EmailField, URLField
@@ -18,13 +19,13 @@ from wtforms.fields import EmailField, URLField
 class CommentForm(FlaskForm):
     """The "Leave a Reply" form of the standalone page."""
 
-    name = StringField("Name")
-    email = EmailField("Email")
-    website = URLField("Website")
-    text = TextAreaField("Comment")
+    name = StringField(_l("Name"))
+    email = EmailField(_l("Email"))
+    website = URLField(_l("Website"))
+    text = TextAreaField(_l("Comment"))
     parent = HiddenField()
     form_token = HiddenField()
-    hp = StringField("Leave this field empty")
+    hp = StringField(_l("Leave this field empty"))
 
     def as_input(self) -> dict[str, Any]:
         """The submitted values with the API's JSON types (parent as a number), for

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -89,7 +90,7 @@ def thread_rate() -> BaseResponse:
             if page is not None:
                 with writing():
                     votes.retract(page, visitor)
-            flash("Your rating was removed.", "rating")
+            flash(gettext("Your rating was removed."), "rating")
         else:
             value = request.form.get("value", "")
             number = int(value) if value.isascii() and value.isdigit() and len(value) < 3 else 0
@@ -98,10 +99,10 @@ def thread_rate() -> BaseResponse:
             with writing():
                 page = get_or_create_page(site, key, title=None, url=None, service_origin=origin)
                 votes.vote(page, visitor, number, address=address)
-            flash("Thank you for rating.", "rating")
+            flash(gettext("Thank you for rating."), "rating")
     except DomainError as error:
         db.session.rollback()
-        flash(error.first_message(), "rating-error")
+        flash(str(error.first_message()), "rating-error")
     response = redirect(target, code=303)
     response.set_cookie(
         visitors.cookie_name(site.key),
@@ -131,13 +132,13 @@ def thread_page() -> BaseResponse:
         except DomainError as error:
             db.session.rollback()
             form.show_errors(error.fields)
-            flash(error.message, "error")
+            flash(str(error.message), "error")
             status = status_of(error.code)
         else:
             if posted.comment.status == "pending":
-                flash("Thank you. Your comment is awaiting moderation.", "info")
+                flash(gettext("Thank you. Your comment is awaiting moderation."), "info")
             else:
-                flash("Thank you. Your comment is published.", "info")
+                flash(gettext("Thank you. Your comment is published."), "info")
             back = safe_return(request.form.get("return_to"))
             target = (back or url_for(".thread_page", site=site.key, page=key)).split("#")[0]
             return redirect(f"{target}#c{posted.comment.id}", code=303)

@@ -1,0 +1,138 @@
+"""The privacy page and the pages behind its mailed links.
+
+The asking page is a plain form (CSRF-protected, no JavaScript needed) that answers the
+same whether the address is known or not. A link's GET only shows a page with a button
+(mail scanners and link previews follow links); its POST downloads or erases, and uses the
+link up in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import EmailField, StringField
+
+from service.data.bounds import PRIVACY_KINDS
+from service.database import writing
+from service.extensions import db
+from service.notify.links import LinkError
+from service.rights import erase, export, requests
+from service.rules import validation
+from service.rules.errors import DomainError
+from service.sites.lookup import get_site
+from service.web.errors import status_of
+from service.web.limits import privacy_limit
+from service.web.privacy import bp
+
+Page = tuple[str, int]
+
+
+class RequestForm(FlaskForm):
+    email = EmailField(_l("Your email address"))
+    kind = StringField(_l("What the link will do"))  # radio buttons, drawn by the template
+
+
+class ButtonForm(FlaskForm):
+    """A form with only its CSRF token: the page's one button posts it."""
+
+
+def _site_key() -> str:
+    return validation.site_key(request.args.get("site"))
+
+
+@bp.route("", methods=["GET", "POST"])
+@privacy_limit
+def ask() -> BaseResponse | Page:
+    """Ask for a mailed link; the answer is the same whether the address is known or not."""
+    site = get_site(_site_key())
+    form = RequestForm()
+    status = 200
+    if form.validate_on_submit():
+        errors: dict[str, str] = {}
+        email = validation.clean_email(form.email.data or "", errors)
+        kind = form.kind.data if form.kind.data in PRIVACY_KINDS else None
+        if kind is None:
+            errors["kind"] = gettext("Choose what the link will do.")
+        if email is not None and kind is not None:
+            with writing():
+                requests.ask(site, email, kind)
+                db.session.commit()
+            return redirect(url_for(".ask", site=site.key, sent=1), code=303)
+        for name, message in errors.items():
+            getattr(form, name).errors = [message]
+        status = 422
+    elif request.method == "POST":
+        status = 400
+    sent = request.args.get("sent") == "1"
+    html = render_template("privacy/ask.html", site=site, form=form, sent=sent)
+    return html, status
+
+
+def _invalid(error: LinkError) -> Page:
+    status = status_of(error.code)
+    return render_template("privacy/invalid.html", message=error.message), status
+
+
+def _checked(form: FlaskForm) -> None:
+    # CSRFProtect has checked the token already; this keeps the check next to the action.
+    if not form.validate_on_submit():
+        raise DomainError("csrf_failed", _l("The form expired. Open the link again."))
+
+
+@bp.route("/export/<token>", methods=["GET", "POST"])
+def export_link(token: str) -> BaseResponse | Page:
+    """GET: a page and a button. POST: the JSON document, once."""
+    try:
+        found = requests.read(token, "export")
+    except LinkError as error:
+        return _invalid(error)
+    form = ButtonForm()
+    if request.method == "GET":
+        return render_template("privacy/export.html", form=form), 200
+    _checked(form)
+    try:
+        with writing():
+            found = requests.read(token, "export")
+            requests.use(found)
+            document = export.collect(export.Scope(found.email_index))
+            db.session.commit()
+    except LinkError as error:
+        db.session.rollback()
+        return _invalid(error)
+    return _download(document)
+
+
+def _download(document: dict[str, Any]) -> Response:
+    body = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="parley-my-data.json"'
+    return response
+
+
+@bp.route("/erase/<token>", methods=["GET", "POST"])
+def erase_link(token: str) -> Page:
+    """GET: what erasing does, and a button. POST: erase, once."""
+    try:
+        found = requests.read(token, "erase")
+    except LinkError as error:
+        return _invalid(error)
+    form = ButtonForm()
+    if request.method == "GET":
+        return render_template("privacy/erase.html", form=form, done=None), 200
+    _checked(form)
+    try:
+        with writing():
+            found = requests.read(token, "erase")
+            requests.use(found)
+            done = erase.erase(export.Scope(found.email_index))
+            db.session.commit()
+    except LinkError as error:
+        db.session.rollback()
+        return _invalid(error)
+    return render_template("privacy/erase.html", form=form, done=done), 200
