@@ -9,7 +9,8 @@ link up in the same transaction.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -31,6 +32,7 @@ from service.web.limits import privacy_limit
 from service.web.privacy import bp
 
 Page = tuple[str, int]
+T = TypeVar("T")
 
 
 class RequestForm(FlaskForm):
@@ -85,27 +87,34 @@ def _checked(form: FlaskForm) -> None:
         raise DomainError("csrf_failed", _l("The form expired. Open the link again."))
 
 
+def _use_once(token: str, kind: str, act: Callable[[export.Scope], T]) -> T | Page:
+    """Use the link up and ``act`` on its address, in one transaction: what ``act`` gives,
+    or the page saying why the link no longer works."""
+    try:
+        with writing():
+            found = requests.read(token, kind)
+            requests.use(found)
+            done = act(export.Scope(found.email_index))
+            db.session.commit()
+    except LinkError as error:
+        db.session.rollback()
+        return _invalid(error)
+    return done
+
+
 @bp.route("/export/<token>", methods=["GET", "POST"])
 def export_link(token: str) -> BaseResponse | Page:
     """GET: a page and a button. POST: the JSON document, once."""
     try:
-        found = requests.read(token, "export")
+        requests.read(token, "export")
     except LinkError as error:
         return _invalid(error)
     form = ButtonForm()
     if request.method == "GET":
         return render_template("privacy/export.html", form=form), 200
     _checked(form)
-    try:
-        with writing():
-            found = requests.read(token, "export")
-            requests.use(found)
-            document = export.collect(export.Scope(found.email_index))
-            db.session.commit()
-    except LinkError as error:
-        db.session.rollback()
-        return _invalid(error)
-    return _download(document)
+    document = _use_once(token, "export", export.collect)
+    return document if isinstance(document, tuple) else _download(document)
 
 
 def _download(document: dict[str, Any]) -> Response:
@@ -119,20 +128,14 @@ def _download(document: dict[str, Any]) -> Response:
 def erase_link(token: str) -> Page:
     """GET: what erasing does, and a button. POST: erase, once."""
     try:
-        found = requests.read(token, "erase")
+        requests.read(token, "erase")
     except LinkError as error:
         return _invalid(error)
     form = ButtonForm()
     if request.method == "GET":
         return render_template("privacy/erase.html", form=form, done=None), 200
     _checked(form)
-    try:
-        with writing():
-            found = requests.read(token, "erase")
-            requests.use(found)
-            done = erase.erase(export.Scope(found.email_index))
-            db.session.commit()
-    except LinkError as error:
-        db.session.rollback()
-        return _invalid(error)
+    done = _use_once(token, "erase", erase.erase)
+    if isinstance(done, tuple):
+        return done
     return render_template("privacy/erase.html", form=form, done=done), 200
