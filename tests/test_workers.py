@@ -193,7 +193,11 @@ def test_visitor_keys_and_votes_keep_their_budgets_across_workers(server: Server
 
 
 def test_the_requests_were_shared_by_several_workers(server: Server) -> None:
-    run_threads(24, lambda _i: server.request("GET", comments_path(page())))
+    # One idle worker may accept a quick burst alone; bursts go on until another takes part.
+    for _ in range(40):
+        at_once(24, lambda _i: server.request("GET", comments_path(page())))
+        if len(workers_that_answered(server)) >= 2:
+            break
     assert len(workers_that_answered(server)) >= 2, workers_that_answered(server)
     scraped = server.request(
         "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
