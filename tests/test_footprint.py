@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -48,3 +49,39 @@ def test_migrations_run_from_code_load_flask_migrate_on_first_use(tmp_path: Path
     with app.app_context():
         current()  # reads app.extensions["migrate"]: Flask-Migrate is attached on first use
         assert type(app.extensions["migrate"]).__module__ == "flask_migrate"
+
+
+def loaded(tmp_path: Path, prelude: str, packages: tuple[str, ...], **config: str) -> list[str]:
+    """The modules of ``packages`` a fresh process holds after ``prelude`` and create_app."""
+    script = (
+        "import sys, json\n"
+        f"{prelude}\n"
+        "from service import create_app\n"
+        f"create_app({base_config(tmp_path, **config)!r})\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    found: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_metrics_off_never_import_prometheus_client_and_on_do(tmp_path: Path) -> None:
+    assert loaded(tmp_path / "off", "", ("prometheus_client",)) == []
+    token = "metrics-" + "0123456789abcdef" * 2
+    on = loaded(tmp_path / "on", "", ("prometheus_client",), PARLEY_METRICS_TOKEN=token)
+    assert "prometheus_client" in on
+
+
+def test_neither_the_application_nor_gunicorns_configuration_loads_waitress(
+    tmp_path: Path,
+) -> None:
+    # gunicorn's master imports the configuration, and every worker is forked from it.
+    prelude = "import service.cli.gunicorn_config"
+    assert loaded(tmp_path, prelude, ("waitress",)) == []
+    from service.cli import waitress_server  # what `flask --app service serve` imports
+
+    assert waitress_server.Server.__mro__[1].__module__ == "waitress.server"

@@ -173,6 +173,7 @@ def test_cache_hits_and_misses_are_counted_for_the_cache_code() -> None:
         labels = {"cache": cache, "result": result}
         return REGISTRY.get_sample_value("parley_cache_requests_total", labels) or 0.0
 
+    metrics.enable()  # what an application with PARLEY_METRICS_TOKEN does at start
     before = (value("hit"), value("miss"), value("hit", "test"))
     metrics.cache_event(True)
     metrics.cache_event(True)

@@ -13,13 +13,10 @@ and each budget holds exactly.
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
-from waitress.channel import HTTPChannel
-from waitress.server import TcpWSGIServer
 
 from service.notify.outbox import start_worker
 from service.rules import logs
@@ -31,35 +28,6 @@ REQUEST_TIMEOUT = 15  # seconds from a request's first byte to its last
 CONNECTION_LIMIT = 500  # open connections; beyond it new ones wait in the backlog
 BACKLOG = 256
 HEADER_MAX = 32 * 1024  # request line and headers, in bytes
-
-
-class DeadlineChannel(HTTPChannel):
-    """A connection that remembers when the request it is still receiving began."""
-
-    receiving_since: float | None = None
-    _timed: object = None
-
-    def received(self, data: bytes) -> bool:
-        done = bool(super().received(data))
-        if self.request is not self._timed:  # a request began, or the last one is complete
-            self._timed = self.request
-            self.receiving_since = None if self.request is None else time.monotonic()
-        return done
-
-
-class Server(TcpWSGIServer):
-    """Waitress's server, closing connections whose request is not whole in time."""
-
-    channel_class = DeadlineChannel
-    request_timeout: float = REQUEST_TIMEOUT
-
-    def maintenance(self, now: float) -> None:
-        super().maintenance(now)  # idle connections (channel_timeout)
-        cutoff = time.monotonic() - self.request_timeout
-        for channel in list(self.active_channels.values()):
-            since = getattr(channel, "receiving_since", None)
-            if since is not None and since < cutoff and not channel.requests:
-                channel.will_close = True
 
 
 def settings(app: Flask) -> dict[str, Any]:
@@ -86,6 +54,8 @@ def settings(app: Flask) -> dict[str, Any]:
 
 def serve(app: Flask, host: str, port: int, announce: Callable[[], None] | None = None) -> None:
     """Serve until SIGINT or SIGTERM, with the outbox worker beside the server (once)."""
+    from service.cli.waitress_server import Server  # only here: a worker never loads waitress
+
     logs.install()
     server = Server(app, host=host, port=port, **settings(app))
 

@@ -15,45 +15,39 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from flask import Flask, Response, g, request, request_finished, request_started
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import Collector
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"  # no route: 404 and 405 before any view
 
-REQUESTS = Counter(
-    "parley_http_requests",
-    "Requests answered, by route (Flask endpoint), method and status.",
-    ["endpoint", "method", "status"],
-)
-LATENCY = Histogram(
-    "parley_http_request_duration_seconds",
-    "Time from the request's arrival in the application to its answer, by route.",
-    ["endpoint"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-UNAVAILABLE = Counter(
-    "parley_http_unavailable",
-    "503 answers (storage busy or down), by route.",
-    ["endpoint"],
-)
-CACHE = Counter(
-    "parley_cache_requests",
-    "Lookups in the response cache, by cache and result (hit or miss).",
-    ["cache", "result"],
-)
+# service.web.exposition (prometheus_client) once metrics are on in this process; until then
+# nothing is counted and prometheus_client is not imported (metrics off cost a worker nothing).
+_exposition: ModuleType | None = None
+
+
+def enable() -> ModuleType:
+    """Turn counting on in this process: import prometheus_client and its counters."""
+    global _exposition
+    if _exposition is None:
+        from service.web import exposition
+
+        _exposition = exposition
+    return _exposition
+
+
+def enabled() -> bool:
+    return _exposition is not None
 
 
 def cache_event(hit: bool, cache: str = "response") -> None:
     """Count one cache lookup: the caching code calls this on every hit and every miss."""
-    CACHE.labels(cache=cache, result="hit" if hit else "miss").inc()
+    if _exposition is not None:
+        _exposition.cache_event(hit, cache)
 
 
 def multiprocess() -> bool:
@@ -67,11 +61,8 @@ def _started(_sender: Flask, **_extra: Any) -> None:
 
 def observe(endpoint: str, method: str, status: int, seconds: float | None) -> None:
     """Count one answered request (``seconds``: its time in the application, if known)."""
-    REQUESTS.labels(endpoint=endpoint, method=method, status=str(status)).inc()
-    if seconds is not None:
-        LATENCY.labels(endpoint=endpoint).observe(seconds)
-    if status == 503:
-        UNAVAILABLE.labels(endpoint=endpoint).inc()
+    if _exposition is not None:
+        _exposition.observe(endpoint, method, status, seconds)
 
 
 def _finished(_sender: Flask, response: Response, **_extra: Any) -> None:
@@ -83,39 +74,16 @@ def _finished(_sender: Flask, response: Response, **_extra: Any) -> None:
 
 
 def register(app: Flask) -> None:
-    """Count every request the application answers, errors included (Flask's signals)."""
+    """Count every request the application answers, errors included (Flask's signals), when
+    metrics are on (``PARLEY_METRICS_TOKEN``); without the token nothing is counted."""
+    if not app.config.get("PARLEY_METRICS_TOKEN"):
+        return
+    enable()
     request_started.connect(_started, app)
     request_finished.connect(_finished, app)
-
-
-class _Gauges(Collector):
-    """Values read at scrape time (the outbox), reported as they are."""
-
-    def __init__(self, outbox: Mapping[str, int] | None) -> None:
-        self.outbox = outbox
-
-    def collect(self) -> Iterable[Metric]:
-        if self.outbox is None:  # the database did not answer
-            return
-        family = GaugeMetricFamily(
-            "parley_outbox_unsent",
-            "Outbox rows not sent: queued (due now or later) or given up after every attempt.",
-            labels=["state"],
-        )
-        for state, count in sorted(self.outbox.items()):
-            family.add_metric([state], count)
-        yield family
 
 
 def render(outbox: Mapping[str, int] | None) -> bytes:
     """The exposition: this process's numbers, or every worker's in multiprocess mode, then
     the values read at scrape time."""
-    if multiprocess():
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-        counted = generate_latest(registry)
-    else:
-        counted = generate_latest(REGISTRY)
-    scraped = CollectorRegistry()
-    scraped.register(_Gauges(outbox))
-    return counted + generate_latest(scraped)
+    return enable().render(outbox, multiprocess())
