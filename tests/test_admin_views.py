@@ -315,6 +315,26 @@ def test_site_settings_change_policy_and_origins_and_refuse_a_bad_origin(app, ow
         assert "moderation: none -> all" in detail
 
 
+def test_the_first_field_in_error_alone_takes_the_focus(owner):
+    """Two wrong fields: the first on the page gets ``autofocus`` and its message through
+    aria-describedby; the second is marked invalid but no second autofocus competes."""
+    bad = admin_post(
+        owner, "/admin/sites/default", **site_form(origins="ftp://files.example", language="")
+    )
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert text.count("autofocus") == 1, re.findall(r"<[^>]*autofocus[^>]*>", text)
+    first = re.search(r"<textarea[^>]*>", text)
+    assert first and 'id="origins"' in first[0], first
+    assert "autofocus" in first[0]
+    assert re.search(r'aria-describedby="[^"]*\borigins-error\b', first[0]), first[0]
+    assert 'id="origins-error"' in text
+    language = re.search(r'<input[^>]*id="language"[^>]*>', text)
+    assert language and 'aria-invalid="true"' in language[0]
+    assert "autofocus" not in language[0]
+    assert re.search(r'aria-describedby="[^"]*\blanguage-error\b', language[0])
+
+
 def test_changing_the_scale_is_refused_with_votes_unless_rescaled(app, owner, client):
     key = visitor_key(client)
     client.put("/api/v1/ratings?page=/a", json={"value": 4}, headers={"X-Parley-Visitor": key})

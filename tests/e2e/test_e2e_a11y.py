@@ -232,3 +232,19 @@ def test_every_admin_page_passes_axe(contexts, service, owner, theme):
         assert answer is not None and answer.status == 200, (name, answer and answer.status)
         check(page, f"admin {name} ({theme})")
     browsing.assert_clean()
+
+
+def test_an_admin_form_shown_again_with_errors_passes_axe(contexts, service, owner):
+    """Site settings refused: the fields in error, their messages and the focus on the
+    first of them still pass axe."""
+    browsing = contexts("refused form")
+    page = browsing.new_page()
+    log_in(page, service, owner["email"])
+    page.goto(f"{service.origin}/admin/sites/default")
+    page.locator("#origins").fill("ftp://files.example")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#origins")).to_be_focused()
+    expect(page.locator("#origins")).to_have_attribute("aria-invalid", "true")
+    check(page, "admin settings with errors")
+    browsing.assert_clean()

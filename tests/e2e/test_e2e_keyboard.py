@@ -357,3 +357,36 @@ def test_moderating_the_queue_by_keyboard(contexts, service, page_id):
     public = service.thread(pid, site=MODERATED_SITE)["comments"]
     assert [c["id"] for c in public] == [held[0]], public
     browsing.assert_clean()
+
+
+def test_a_refused_admin_form_opens_on_its_first_wrong_field(contexts, service, page_id):
+    """Site settings sent by keyboard with a bad origin: the page comes back with the focus
+    in that field (not on <body>, not on the message at the top), its message read with it."""
+    email = f"form-{page_id('x')[-6:]}@example.org"
+    password = "a long owner password"
+    service.flask("create-admin", email, "--site", MODERATED_SITE, "--password", password)
+    browsing = contexts("owner")
+    page = browsing.new_page()
+    page.goto(f"{service.origin}/admin/login")
+    press_until(page, lambda f: f["name"] == "email")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.goto(f"{service.origin}/admin/sites/{MODERATED_SITE}")
+    press_until(page, lambda f: f["id"] == "origins")
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type("ftp://files.example")
+    press_until(page, lambda f: f["text"] == "Save settings")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    now = focused(page)
+    assert now["id"] == "origins", now
+    field = page.locator("#origins")
+    assert field.get_attribute("aria-invalid") == "true"
+    described = (field.get_attribute("aria-describedby") or "").split()
+    assert "origins-error" in described, described
+    expect(page.locator("#origins-error")).to_contain_text("not an origin")
+    assert page.locator("[autofocus]").count() == 1
+    browsing.assert_clean()

@@ -99,3 +99,41 @@ def test_without_data_lang_the_host_page_language_is_sent(browsing, host, servic
     expect(page.locator('[data-parley="count"]')).to_have_text("1 comentario")
     reads_sent_lang(browsing, "es-MX", "es-MX")
     browsing.assert_clean()
+
+
+def test_the_admin_views_in_arabic_mirror_their_layout(contexts, service, page_id):
+    """An Arabic browser: the admin pages speak Arabic, right to left, and their layout
+    mirrors (admin.css uses logical properties only: start and end, never left and right)."""
+    email = f"rtl-{page_id('x')[-6:]}@example.org"
+    password = "a long owner password for rtl"
+    service.flask("create-admin", email, "--site", "default", "--password", password)
+    browsing = contexts("arabic admin", locale="ar", viewport={"width": 1280, "height": 800})
+    page = browsing.new_page()
+    page.goto(f"{service.origin}/admin/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    with page.expect_navigation():
+        page.locator('form button[type="submit"]').click()
+    expect(page).to_have_url(f"{service.origin}/admin/")
+    html = page.locator("html")
+    assert html.get_attribute("lang") == "ar" and html.get_attribute("dir") == "rtl"
+    assert computed(page.locator("body"), "direction") == {"direction": "rtl"}
+    size = page.viewport_size
+    assert size is not None
+    width = size["width"]
+    # The skip link waits at the start of the line: the right in Arabic.
+    skip = page.locator(".admin-skip").bounding_box()
+    assert skip and skip["x"] + skip["width"] > width * 0.75, skip
+    # "Log out" is pushed to the end of the header's line: the left edge in Arabic.
+    header = page.locator(".admin-header").bounding_box()
+    logout = page.locator(".admin-logout").bounding_box()
+    assert header and logout and logout["x"] < header["x"] + 40, (header, logout)
+    page.goto(f"{service.origin}/admin/sites")
+    assert computed(page.locator(".admin-table th"), "text-align") == {"text-align": "start"}
+    cell = page.locator(".admin-table th").first.bounding_box()
+    text = page.locator(".admin-table th").first.evaluate(
+        "el => { const r = document.createRange(); r.selectNodeContents(el);"
+        " const b = r.getBoundingClientRect(); return {x: b.x, width: b.width}; }"
+    )
+    assert cell and text["x"] + text["width"] > cell["x"] + cell["width"] - 16, (cell, text)
+    browsing.assert_clean()
