@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,12 +22,25 @@ SNAPSHOTS = 64  # sites whose rows each process keeps, by version
 
 
 # Built once: a site's id and version, and one of its pages, in one query (every post and
-# vote asks it).
+# vote asks it). Table columns, not entities: the ORM's loading of a selected entity costs
+# more than the query, so the page is built from the row (``_page_from``).
+_SITE_TABLE, _PAGE_TABLE = Site.__table__, Page.__table__
+_PAGE_ATTRIBUTES = tuple((attr.key, attr.columns[0]) for attr in sa.inspect(Page).column_attrs)
 _SITE_AND_PAGE = (
-    sa.select(Site.id, Site.version, Page)
-    .select_from(Site)
-    .outerjoin(Page, sa.and_(Page.site_id == Site.id, Page.key == sa.bindparam("page_key")))
-    .where(Site.key == sa.bindparam("site_key"))
+    sa.select(
+        _SITE_TABLE.c.id,
+        _SITE_TABLE.c.version,
+        *(column.label(f"page_{key}") for key, column in _PAGE_ATTRIBUTES),
+    )
+    .select_from(_SITE_TABLE)
+    .outerjoin(
+        _PAGE_TABLE,
+        sa.and_(
+            _PAGE_TABLE.c.site_id == _SITE_TABLE.c.id,
+            _PAGE_TABLE.c.key == sa.bindparam("page_key"),
+        ),
+    )
+    .where(_SITE_TABLE.c.key == sa.bindparam("site_key"))
 )
 _FOUND_PAGES = "parley_found_pages"  # session.info: (site id, page key) -> the page
 
@@ -48,11 +61,15 @@ def get_site(key: str, page_key: str | None = None) -> Site:
         found = versions.stamp_in_session(key, ())
         site_id, version = (found.site_id, found.site_version) if found else (None, 0)
     else:
-        row = db.session.execute(_SITE_AND_PAGE, {"site_key": key, "page_key": page_key}).first()
+        row = (
+            db.session.connection()
+            .execute(_SITE_AND_PAGE, {"site_key": key, "page_key": page_key})
+            .first()
+        )
         site_id, version = (row[0], row[1]) if row else (None, 0)
         if row is not None and row[2] is not None:
             # Held here: the session's identity map alone would let it go.
-            db.session.info.setdefault(_FOUND_PAGES, {})[(site_id, page_key)] = row[2]
+            db.session.info.setdefault(_FOUND_PAGES, {})[(site_id, page_key)] = _page_from(row)
     if site_id is None:
         raise DomainError(
             "site_not_found", _l("There is no site %(key)r on this service.", key=key)
@@ -73,6 +90,18 @@ def get_site(key: str, page_key: str | None = None) -> Site:
     if site.version == version:
         snapshots.keep((site.id, site.version), _detached_copy(site))
     return site
+
+
+def _page_from(row: sa.Row[Any]) -> Page:
+    """The page in the row, in the session as if the ORM had loaded it (or the one it holds)."""
+    values = dict(zip((key for key, _column in _PAGE_ATTRIBUTES), row[2:], strict=True))
+    present = db.session.identity_map.get(sa.orm.util.identity_key(Page, values["id"]))
+    if present is not None:
+        return cast(Page, present)
+    page = Page(**values)
+    make_transient_to_detached(page)
+    db.session.add(page)
+    return page
 
 
 class _Snapshots:
