@@ -676,7 +676,9 @@
     if (d.mode === "iframe") return frame(el, ctx);
     try {
       const content = await fragment(d.parley, "?" + query(ctx));
-      speak(ctx, content.querySelector("[data-t]"));
+      const root = content.querySelector("[data-t]");
+      speak(ctx, root);
+      if (d.theme) root.dataset.theme = d.theme; // the host page's choice over the site's
       ctx[d.parley] = content.text; // what is shown (see `live`)
       // Shown and wired once its styles are in (a hidden box cannot scroll
       // to a permalink, nor be used).
