@@ -241,9 +241,14 @@ def set_scale(site: Site, scale: int, *, rescale: bool = False) -> None:
     if votes and not rescale:
         raise ValidationError(
             {
-                "rating_scale": f"Site {site.key!r} has {votes} votes on a scale of "
-                f"{site.rating_scale}; changing the scale would change their meaning unless "
-                "the existing votes are rescaled (--rescale on the command line)."
+                "rating_scale": _l(
+                    "Site %(key)s has %(num)s votes on a scale of %(scale)s; changing the scale "
+                    "would change their meaning unless the existing votes are rescaled "
+                    "(--rescale on the command line).",
+                    key=repr(site.key),
+                    num=votes,
+                    scale=site.rating_scale,
+                )
             }
         )
     old = site.rating_scale

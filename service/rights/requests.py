@@ -3,7 +3,9 @@
 Asking answers the same whether the address is known or not: the request is recorded
 either way (its blind index only), and a link is mailed only when something is stored
 about the address and its budget allows (``MAILS_PER_HOUR``, ``MAILS_PER_DAY``). The budget
-is counted from the recorded requests, so it holds across every worker and host.
+is counted from the recorded requests, so it holds across every worker and host. The mail
+is written in the asking person's language, which the web layer passes in (this module
+never reads the request), else in the site's.
 
 The link is signed with the signing key (itsdangerous, a salt of its own), expires after
 ``LINK_MAX_AGE`` and names its request, whose ``used`` time makes it single-use: using it
@@ -19,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -28,7 +31,7 @@ from service.extensions import db
 from service.notify import queue
 from service.notify.links import LinkError
 from service.notify.mailer import public_url
-from service.rules import privacy
+from service.rules import languages, privacy
 from service.rules.errors import ValidationError
 
 LINK_MAX_AGE = 24 * 60 * 60  # seconds a mailed link works
@@ -81,10 +84,11 @@ def _within_budget(email_index: str) -> bool:
     return len(mailed) < MAILS_PER_DAY and len(last_hour) < MAILS_PER_HOUR
 
 
-def ask(site: Site, email: str, kind: str) -> bool:
+def ask(site: Site, email: str, kind: str, language: str | None = None) -> bool:
     """Record a request and mail its link when the address is known and within its budget
     (caller commits, in a write transaction). Returns whether a mail was queued: callers
-    must answer the same either way."""
+    must answer the same either way. The mail is in ``language``, the one the asking person
+    reads (the web layer chooses it), else the site's."""
     if kind not in PRIVACY_KINDS:
         raise ValidationError({"kind": _l("One of: %(kinds)s.", kinds=", ".join(PRIVACY_KINDS))})
     index = privacy.email_index(email)
@@ -98,28 +102,32 @@ def ask(site: Site, email: str, kind: str) -> bool:
     db.session.add(request)
     db.session.flush()
     if mail:
-        _mail(site, email.strip(), request)
+        _mail(site, email.strip(), request, languages.resolve(language, site.language))
     return mail
 
 
-def _mail(site: Site, email: str, request: PrivacyRequest) -> None:
+def _mail(site: Site, email: str, request: PrivacyRequest, language: str) -> None:
     context: dict[str, Any] = {
         "site": site,
         "url": link(request),
         "hours": LINK_MAX_AGE // 3600,
         "privacy_url": public_url() + "/privacy?site=" + site.key,
     }
-    subject = (
-        f"[{site.name}] Your data: download link"
-        if request.kind == "export"
-        else f"[{site.name}] Confirm erasing your data"
-    )
+    name = f"email/privacy_{request.kind}"
+    with force_locale(language):  # subject, text and HTML in the asker's language
+        if request.kind == "export":
+            subject = gettext("[%(site)s] Your data: download link", site=site.name)
+        else:
+            subject = gettext("[%(site)s] Confirm erasing your data", site=site.name)
+        text = render_template(f"{name}.txt", **context)
+        html = render_template(f"{name}.html", subject=subject, **context)
     queue.queue_mail(
         recipient=privacy.encrypt_email(email),
         subject=subject,
-        text=render_template(f"email/privacy_{request.kind}.txt", **context),
-        html=render_template(f"email/privacy_{request.kind}.html", subject=subject, **context),
+        text=text,
+        html=html,
         ref=f"privacy:{request.id}",
+        site_id=site.id,
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from service.data import Moderator, Site, utcnow
 from service.extensions import db
@@ -135,7 +136,9 @@ def prepare_export(site_key: str | None, *, clear_emails: bool) -> Export:
         return Export(None, None, clear_emails)
     site = db.session.scalar(sa.select(Site).where(Site.key == site_key))
     if site is None:
-        raise DomainError("site_not_found", f"There is no site {site_key!r} on this service.")
+        raise DomainError(
+            "site_not_found", _l("There is no site %(key)r on this service.", key=site_key)
+        )
     return Export(site.key, site.id, clear_emails)
 
 

@@ -21,7 +21,7 @@ from ijson.common import ObjectBuilder
 
 from service.transfer.sources import Entry, FileRefused, SourceComment, checked_id, iso_time
 
-LABEL = "a Commento or Comentario export"
+FORMAT = "commento"
 KEPT = ("commenters.item", "pages.item")
 ANONYMOUS = frozenset({"anonymous", "0" * 64, "00000000-0000-0000-0000-000000000000"})
 V1_STATES = {"approved": "approved", "unapproved": "pending", "flagged": "spam"}
@@ -47,7 +47,7 @@ def _preamble(path: Path) -> tuple[int, dict[str, dict[str, Any]], dict[str, dic
                         kept[prefix][str(key)] = item
                     builder = None
     if version not in (1, 2, 3):
-        raise FileRefused(f"This is not {LABEL}: it has no export version 1 or 3.")
+        raise FileRefused("no_version", label=FORMAT)
     return version, kept["commenters.item"], kept["pages.item"]
 
 
@@ -77,7 +77,7 @@ def _v1(item: dict[str, Any], commenters: dict[str, dict[str, Any]]) -> SourceCo
         email=str(who.get("email") or ""),
         website=_website(who.get("link") or who.get("websiteUrl")),
         text=str(item.get("markdown") or ""),
-        created=iso_time(item.get("creationDate"), f"Comment {source_id}"),
+        created=iso_time(item.get("creationDate"), source_id),
         status="deleted" if item.get("deleted") else state,
         likes=max(int(item.get("score") or 0), 0),
     )
@@ -104,7 +104,7 @@ def _v3(
         email=str(who.get("email") or ""),
         website=_website(who.get("websiteUrl")),
         text=str(item.get("markdown") or ""),
-        created=iso_time(item.get("createdTime"), f"Comment {source_id}"),
+        created=iso_time(item.get("createdTime"), source_id),
         status=status,
         likes=max(int(item.get("score") or 0), 0),
     )
@@ -119,10 +119,8 @@ def read(path: Path) -> Iterator[Entry]:
         with path.open("rb") as stream:
             for item in ijson.items(stream, "comments.item", use_float=True):
                 if not isinstance(item, dict):
-                    raise FileRefused(f"A comment of {LABEL} is not a JSON object.")
+                    raise FileRefused("comment_not_object", label=FORMAT)
                 yield _v3(item, commenters, pages) if version == 3 else _v1(item, commenters)
     except ijson.JSONError as error:
         reason = (str(error).splitlines() or [type(error).__name__])[0]
-        raise FileRefused(
-            f"The file is not whole JSON ({reason}): truncated, or not {LABEL}."
-        ) from None
+        raise FileRefused("not_whole_json", error=reason, label=FORMAT) from None

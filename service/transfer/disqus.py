@@ -5,7 +5,8 @@ parent by ``dsq:id``; docs/imports.md has the mapping).
 Threads are read in a first pass (a page's link and title), posts in a second, so a post
 may come before its thread. A thread's own ``<id>`` (the site's identifier) is often empty:
 pages are keyed by the thread's ``<link>``. Posts on a thread missing from the file or
-deleted are skipped and counted.
+deleted are skipped and counted. A closed thread (``<isClosed>``) makes its page closed to
+comments when the import creates it (``importer``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from service.transfer.sources import (
 )
 from service.transfer.xmlstream import child, child_text, elements, local
 
-LABEL = "a Disqus export"
+FORMAT = "disqus"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Thread:
     link: str
     title: str
     deleted: bool
+    closed: bool
 
 
 def dsq_id(element: Element | None) -> str:
@@ -47,12 +49,13 @@ def _true(element: Element, name: str) -> bool:
 
 def _threads(path: Path) -> dict[str, Thread]:
     threads: dict[str, Thread] = {}
-    for element in elements(path, root="disqus", depth=1, label=LABEL):
+    for element in elements(path, root="disqus", depth=1, label=FORMAT):
         if local(element.tag) == "thread" and dsq_id(element):
             threads[dsq_id(element)] = Thread(
                 child_text(element, "link"),
                 child_text(element, "title"),
                 _true(element, "isDeleted"),
+                _true(element, "isClosed"),
             )
     return threads
 
@@ -61,9 +64,9 @@ def _post(post: Element, threads: dict[str, Thread]) -> Entry:
     source_id = checked_id(dsq_id(post), "post")
     thread = threads.get(dsq_id(child(post, "thread")))
     if thread is None or not thread.link:
-        return Skip("posts on a thread missing from the file or without a link")
+        return Skip("no_thread")
     if thread.deleted:
-        return Skip("posts on deleted threads")
+        return Skip("deleted_thread")
     author = child(post, "author")
     name = email = ""
     if author is not None:
@@ -87,15 +90,16 @@ def _post(post: Element, threads: dict[str, Thread]) -> Entry:
         website=None,
         text=child_text(post, "message"),
         html=True,
-        created=iso_time(child_text(post, "createdAt"), f"Post {source_id}"),
+        created=iso_time(child_text(post, "createdAt"), source_id),
         status=status,
         address=child_text(post, "ipAddress") or None,
+        page_closed=thread.closed,
     )
 
 
 def read(path: Path) -> Iterator[Entry]:
     """Every post, in the file's order."""
     threads = _threads(path)
-    for element in elements(path, root="disqus", depth=1, label=LABEL):
+    for element in elements(path, root="disqus", depth=1, label=FORMAT):
         if local(element.tag) == "post":
             yield _post(element, threads)

@@ -10,7 +10,8 @@
    comment's (site, format, source id) is recorded in the same transaction
    (``ImportedComment``), so a run stopped half-way is completed by running it again, and
    importing the same file twice adds nothing. A reply waits for a later pass over the
-   file when its parent comes after it.
+   file when its parent comes after it. A page it makes for a thread the source closed
+   (``page_closed``) is closed to comments; one that exists keeps its setting (reported).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from service.data import Comment, ImportedComment, Page, Site
 from service.database import writing
 from service.extensions import db
 from service.transfer import commento, disqus, isso, remark42, wordpress
+from service.transfer.notes import Note
 from service.transfer.sources import Entry, FileRefused, Reader, Skip, SourceComment, page_key
 
 READERS: dict[str, Reader] = {
@@ -51,37 +53,45 @@ class Report:
     created: int = 0
     existing: int = 0  # imported by an earlier run
     orphans: int = 0  # replies whose parent is missing: imported as top-level comments
+    closed_pages: int = 0  # new pages made closed to comments, as their thread in the file
+    left_open: int = 0  # existing, open pages whose thread the file closes: left as they are
     statuses: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
 
-    def lines(self, *, dry_run: bool) -> list[str]:
-        verb = "would be created" if dry_run else "created"
-        shown = ", ".join(f"{n} {status}" for status, n in sorted(self.statuses.items()))
+    def lines(self, *, dry_run: bool) -> list[Note]:
+        """The report as notes: text in the reader's language when shown (``notes``)."""
+        counts = {"comments": self.comments, "pages": self.pages, "new_pages": self.new_pages}
+        made = (self.comments - self.existing) if dry_run else self.created
         out = [
-            f"{self.comments} comments ({shown or 'none'}) on {self.pages} pages "
-            f"({self.new_pages} of them new).",
-            f"{(self.comments - self.existing) if dry_run else self.created} comments {verb}; "
-            f"{self.existing} were imported before.",
+            Note("summary", {**counts, "statuses": dict(sorted(self.statuses.items()))}),
+            Note(
+                "would_create" if dry_run else "created", {"num": made, "existing": self.existing}
+            ),
         ]
         if self.orphans:
-            out.append(f"Replies kept top-level, their parent not in the file: {self.orphans}.")
-        out += [f"Skipped, {reason}: {n}." for reason, n in sorted(self.skipped.items())]
+            out.append(Note("orphans", {"num": self.orphans}))
+        if self.closed_pages:
+            out.append(Note("would_close" if dry_run else "closed", {"num": self.closed_pages}))
+        if self.left_open:
+            out.append(Note("left_open", {"num": self.left_open}))
+        out += [Note("skipped", {"reason": r, "num": n}) for r, n in sorted(self.skipped.items())]
         return out
 
 
 @dataclass
 class Plan:
-    """What validation learnt: every comment's parent (None: top level) and the report."""
+    """What validation learnt: every parent (None: top level), the report, the pages to close."""
 
     parents: dict[str, str | None]
     report: Report
+    closed: set[str] = field(default_factory=set)  # new pages, to be closed to comments
 
 
 def entries(source: str, path: Path) -> Iterator[Entry]:
     """The file's entries; an unknown format is refused."""
     reader = READERS.get(source)
     if reader is None:
-        raise FileRefused(f"Unknown format {source!r}: one of {', '.join(READERS)}.")
+        raise FileRefused("unknown_format", format=repr(source), formats=", ".join(READERS))
     return reader(path)
 
 
@@ -107,13 +117,16 @@ def validate(site: Site, source: str, path: Path, prefixes: list[tuple[str, str]
     report = Report()
     parents: dict[str, str | None] = {}
     keys: set[str] = set()
+    closed: set[str] = set()  # the pages of threads the source closed
     for entry in entries(source, path):
         if isinstance(entry, Skip):
             report.skipped[entry.reason] += 1
             continue
         if entry.source_id in parents:
-            raise FileRefused(f"Comment id {entry.source_id!r} appears twice in the file.")
-        keys.add(page_key(entry.page_url, prefixes))
+            raise FileRefused("id_twice", id=repr(entry.source_id))
+        keys.add(key := page_key(entry.page_url, prefixes))
+        if entry.page_closed:
+            closed.add(key)
         # Interned: a parent's id is the same string object as its own entry's key.
         parent = sys.intern(entry.parent_id) if entry.parent_id is not None else None
         parents[sys.intern(entry.source_id)] = parent
@@ -121,8 +134,11 @@ def validate(site: Site, source: str, path: Path, prefixes: list[tuple[str, str]
     report.comments, report.pages = len(parents), len(keys)
     report.orphans = _top_level_orphans(parents)
     report.existing = _count_imported(site.id, source, list(parents))
-    report.new_pages = len(keys) - _existing_pages(site, keys)
-    return Plan(parents, report)
+    report.new_pages = len(keys) - len(_pages_here(site, keys))
+    here = _pages_here(site, closed)  # pages here already keep their setting
+    closed -= here.keys()
+    report.closed_pages, report.left_open = len(closed), sum(not c for c in here.values())
+    return Plan(parents, report, closed)
 
 
 def _top_level_orphans(parents: dict[str, str | None]) -> int:
@@ -153,12 +169,14 @@ def _count_imported(site_id: int, source: str, ids: list[str]) -> int:
     )
 
 
-def _existing_pages(site: Site, keys: set[str]) -> int:
-    found, listed = 0, sorted(keys)
+def _pages_here(site: Site, keys: set[str]) -> dict[str, bool]:
+    """Those of ``keys`` that are pages of the site already, with their ``comments_closed``."""
+    found: dict[str, bool] = {}
+    listed = sorted(keys)
+    query = sa.select(Page.key, Page.comments_closed).where(Page.site_id == site.id)
     for start in range(0, len(listed), 500):
-        chunk = listed[start : start + 500]
-        query = sa.select(sa.func.count()).where(Page.site_id == site.id, Page.key.in_(chunk))
-        found += int(db.session.scalar(query) or 0)
+        rows = db.session.execute(query.where(Page.key.in_(listed[start : start + 500])))
+        found.update({key: shut for key, shut in rows})
     return found
 
 
@@ -198,7 +216,7 @@ def write(
         if not waiting:
             return report
         if report.created == created_before:  # cannot happen after validation: no loop
-            raise FileRefused("The file changed while it was imported: run the import again.")
+            raise FileRefused("changed")
 
 
 def _chunks(stream: Iterator[Entry]) -> Iterator[list[SourceComment]]:
@@ -267,6 +285,8 @@ def _store(
             page = pages.get(key) or db.session.get(Page, comment.page_id)
             if page is not None:
                 pages[key] = page  # created by this comment: the batch's next ones find it
+                if prepared.page is None and key in plan.closed:  # made by this comment
+                    page.comments_closed = True
             db.session.add(
                 ImportedComment(
                     site_id=site_id, source=source, source_id=entry.source_id, comment_id=comment.id

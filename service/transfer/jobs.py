@@ -5,7 +5,8 @@ An upload is saved owner-only in the instance folder's ``imports/`` and queued a
 ``ImportJob``; the worker beside the server (``flask --app service outbox send --loop``, or
 the thread of ``flask --app service serve``) takes the oldest queued job, validates the
 file, imports it in batches and records its progress in the job row as it goes: queued,
-validating, importing N of M, done, or failed with the message. The file is removed when
+validating, importing N of M, done, or failed with the message (kept as notes, which the
+admin page shows in its reader's language: ``notes``). The file is removed when
 the job ends. One worker runs jobs: a job it was running when it stopped is queued again
 when it starts, and completes without duplicates (``importer``).
 """
@@ -26,7 +27,8 @@ from service.data import ImportJob, Moderator, Site, utcnow
 from service.database import writing
 from service.extensions import db
 from service.sites.origins import origin_of
-from service.transfer import importer
+from service.transfer import importer, notes
+from service.transfer.notes import Note
 from service.transfer.sources import FileRefused
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,9 @@ def queue_upload(
 ) -> ImportJob:
     """Save an upload (at most PARLEY_IMPORT_MAX_BYTES) and queue its job; caller commits."""
     if source not in importer.READERS:
-        raise FileRefused(f"Unknown format {source!r}: one of {', '.join(importer.READERS)}.")
+        raise FileRefused(
+            "unknown_format", format=repr(source), formats=", ".join(importer.READERS)
+        )
     limit = int(current_app.config["PARLEY_IMPORT_MAX_BYTES"])
     stored = f"{secrets.token_hex(16)}.upload"
     path = folder() / stored
@@ -108,11 +112,7 @@ def queue_upload(
             out.write(chunk)
     if size > limit or size == 0:
         path.unlink(missing_ok=True)
-        raise FileRefused(
-            f"The file is larger than the import limit of {limit:,} bytes."
-            if size
-            else "The file is empty."
-        )
+        raise FileRefused("too_large", limit=limit) if size else FileRefused("empty")
     job = ImportJob(
         site_id=site.id,
         moderator_id=moderator.id if moderator else None,
@@ -180,24 +180,26 @@ def run_next() -> ImportJob | None:
     try:
         site_row = db.session.get(Site, site)
         if site_row is None or not path.exists():
-            raise FileRefused("The site or the uploaded file is gone.")
+            raise FileRefused("gone")
         report = import_file(site_row, source, path, prefixes, job_id=job_id)
     except FileRefused as error:
         db.session.rollback()
-        _update(job_id, state="failed", message=error.message, finished=utcnow())
+        _update(job_id, state="failed", message=notes.dumps([error.note]), finished=utcnow())
     except Exception:
         db.session.rollback()
         log.exception("import job %d failed", job_id)
         _update(
             job_id,
             state="failed",
-            message="The import stopped on an unexpected error (see the service's log); "
-            "what was imported stays, and uploading the file again completes it.",
+            message=notes.dumps([Note("unexpected")]),
             finished=utcnow(),
         )
     else:
         _update(
-            job_id, state="done", message=" ".join(report.lines(dry_run=False)), finished=utcnow()
+            job_id,
+            state="done",
+            message=notes.dumps(report.lines(dry_run=False)),
+            finished=utcnow(),
         )
     path.unlink(missing_ok=True)
     db.session.expunge_all()

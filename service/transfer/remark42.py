@@ -24,7 +24,7 @@ from service.transfer.sources import (
     iso_time,
 )
 
-LABEL = "a Remark42 backup"
+FORMAT = "remark42"
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -37,11 +37,9 @@ def _record(line: bytes, number: int) -> dict[str, Any]:
     try:
         record = json.loads(line)
     except (ValueError, UnicodeDecodeError):
-        raise FileRefused(
-            f"Line {number} of the file is not JSON: truncated, or not {LABEL}."
-        ) from None
+        raise FileRefused("line_not_json", line=number, label=FORMAT) from None
     if not isinstance(record, dict):
-        raise FileRefused(f"Line {number} of the file is not a JSON object: not {LABEL}.")
+        raise FileRefused("line_not_object", line=number, label=FORMAT)
     return record
 
 
@@ -50,7 +48,7 @@ def _comment(record: dict[str, Any], number: int) -> SourceComment:
     locator = record.get("locator")
     user = record.get("user")
     if not isinstance(locator, dict) or not isinstance(user, dict) or not locator.get("url"):
-        raise FileRefused(f"Line {number} is not a Remark42 comment (no locator url or user).")
+        raise FileRefused("not_remark42_comment", line=number)
     markdown = record.get("orig")
     score = record.get("score")
     return SourceComment(
@@ -63,7 +61,7 @@ def _comment(record: dict[str, Any], number: int) -> SourceComment:
         website=None,
         text=str(markdown) if markdown else str(record.get("text") or ""),
         html=not markdown,
-        created=iso_time(record.get("time"), f"Comment {source_id}"),
+        created=iso_time(record.get("time"), source_id),
         status="deleted" if record.get("delete") else "approved",
         likes=score if isinstance(score, int) and score > 0 else 0,
         address=str(user.get("ip") or "") or None,
@@ -81,11 +79,11 @@ def read(path: Path) -> Iterator[Entry]:
                 record = _record(line, number)
                 if first:
                     if "version" not in record:
-                        raise FileRefused(f"This is not {LABEL}: its first line has no version.")
+                        raise FileRefused("no_version_line", label=FORMAT)
                     first = False
                     continue
                 yield _comment(record, number)
             if first:
-                raise FileRefused(f"This is not {LABEL}: it is empty.")
+                raise FileRefused("no_lines", label=FORMAT)
     except (OSError, EOFError) as error:  # a damaged or cut gzip stream
-        raise FileRefused(f"The file could not be read to its end ({error}).") from None
+        raise FileRefused("unreadable", error=str(error)) from None

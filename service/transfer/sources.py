@@ -13,17 +13,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from service.data.bounds import PAGE_KEY_MAX, SOURCE_ID_MAX
 from service.rules.errors import DomainError
+from service.transfer.notes import Note
 
 
 class FileRefused(DomainError):
-    """The file cannot be imported: nothing is stored, and the message says why."""
+    """The file cannot be imported: nothing is stored, and the message says why.
 
-    def __init__(self, message: str) -> None:
+    Raised with a note's code and values (``notes.TEXTS``): ``note`` is what a job keeps,
+    and the message is the note, which reads in the language of the answer that shows it.
+    """
+
+    def __init__(self, code: str, **values: Any) -> None:
+        self.note = Note(code, values)
+        message = cast(str, self.note)  # text when str() is taken, as a lazy string is
         super().__init__("validation_failed", message, {"file": message})
 
 
@@ -47,6 +54,7 @@ class SourceComment:
     address: str | None = None  # the client address the source kept (anonymised on the way in)
     edited: datetime | None = None
     html: bool = False
+    page_closed: bool = False  # the source's thread takes no more comments (a page made closed)
 
     @property
     def markdown(self) -> str:
@@ -56,7 +64,7 @@ class SourceComment:
 
 @dataclass(frozen=True)
 class Skip:
-    """An entry that is not imported, and why ("pingbacks and trackbacks"): counted."""
+    """An entry that is not imported, and why (a code of ``notes.SKIPPED``): counted."""
 
     reason: str
 
@@ -87,7 +95,7 @@ def checked_id(value: object, what: str = "comment") -> str:
     """A source id as text; refused if missing or too long to be an id."""
     text = str(value).strip() if value is not None else ""
     if not text or len(text) > SOURCE_ID_MAX:
-        raise FileRefused(f"A {what} has no usable id ({text[:40]!r}): is this the right format?")
+        raise FileRefused("no_post_id" if what == "post" else "no_id", id=repr(text[:40]))
     return text
 
 
@@ -98,13 +106,14 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
 
 
-def iso_time(value: object, what: str) -> datetime:
-    """An ISO 8601 time ("2021-03-12T11:21:56Z", with or without fractions or a zone)."""
+def iso_time(value: object, source_id: str) -> datetime:
+    """An ISO 8601 time ("2021-03-12T11:21:56Z", with or without fractions or a zone), of
+    the comment ``source_id``."""
     text = str(value or "").strip()
     try:
         return utc(datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1)))
     except ValueError:
-        raise FileRefused(f"{what} has a date that cannot be read: {text[:40]!r}.") from None
+        raise FileRefused("bad_date", id=source_id, text=repr(text[:40])) from None
 
 
 def parse_prefixes(values: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
@@ -113,7 +122,7 @@ def parse_prefixes(values: list[str] | tuple[str, ...]) -> list[tuple[str, str]]
     for value in values:
         old, sep, new = value.partition("=")
         if not sep or not old:
-            raise FileRefused(f"A prefix rewrite is OLD=NEW, not {value!r}.")
+            raise FileRefused("bad_rewrite", value=repr(value))
         pairs.append((old, new))
     return pairs
 
@@ -139,5 +148,5 @@ def page_key(url: str, prefixes: list[tuple[str, str]]) -> str:
         key = url
     key = key.strip()
     if not key or len(key) > PAGE_KEY_MAX:
-        raise FileRefused(f"A page URL gives no usable page id: {url[:80]!r}.")
+        raise FileRefused("bad_page_url", url=repr(url[:80]))
     return key

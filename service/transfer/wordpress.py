@@ -23,7 +23,7 @@ from service.transfer.sources import (
 )
 from service.transfer.xmlstream import child_text, elements, local
 
-LABEL = "a WordPress export (WXR)"
+FORMAT = "wordpress"
 # comment_approved: "1", "0", "spam", "trash" (and "post-trashed": the post went to the bin).
 STATUSES = {"1": "approved", "0": "pending", "spam": "spam", "trash": "deleted"}
 SKIPPED_TYPES = frozenset({"pingback", "trackback"})
@@ -37,17 +37,17 @@ def _date(comment: Element) -> datetime:
                 return utc(datetime.strptime(text, "%Y-%m-%d %H:%M:%S"))
             except ValueError:
                 break
-    raise FileRefused(f"A comment in {LABEL} has no date that can be read.")
+    raise FileRefused("no_date", label=FORMAT)
 
 
 def _comment(comment: Element, link: str, title: str) -> Entry:
     if child_text(comment, "comment_type") in SKIPPED_TYPES:
-        return Skip("pingbacks and trackbacks")
+        return Skip("pingbacks")
     source_id = checked_id(child_text(comment, "comment_id"))
     approved = child_text(comment, "comment_approved")
     status = STATUSES.get(approved, "deleted" if approved.endswith("trashed") else None)
     if status is None:
-        raise FileRefused(f"Comment {source_id} has an unknown state {approved[:20]!r}.")
+        raise FileRefused("unknown_state", id=source_id, state=repr(approved[:20]))
     parent = child_text(comment, "comment_parent")
     return SourceComment(
         source_id=source_id,
@@ -68,7 +68,7 @@ def _comment(comment: Element, link: str, title: str) -> Entry:
 def read(path: Path) -> Iterator[Entry]:
     """Every comment of every item, in the file's order."""
     seen_channel = False
-    for element in elements(path, root="rss", depth=2, label=LABEL):
+    for element in elements(path, root="rss", depth=2, label=FORMAT):
         seen_channel = True
         if local(element.tag) != "item":
             continue
@@ -78,7 +78,7 @@ def read(path: Path) -> Iterator[Entry]:
             if local(comment.tag) != "comment":
                 continue
             if not link:
-                raise FileRefused(f"A post with comments in {LABEL} has no <link>.")
+                raise FileRefused("no_link", label=FORMAT)
             yield _comment(comment, link, title)
     if not seen_channel:
-        raise FileRefused(f"This is not {LABEL}: it has no <channel>.")
+        raise FileRefused("no_channel", label=FORMAT)

@@ -39,17 +39,15 @@ def elements(path: Path, *, root: str, depth: int, label: str) -> Iterator[Eleme
     """Every element ``depth`` levels below the root, whole, in the file's order.
 
     ``root`` is the root element's expected local name; another root is the wrong format.
-    ``label`` names the format in messages ("a WordPress export").
+    ``label`` is the format, as refusals name it (``notes.FORMATS``: "wordpress").
     """
     stack: list[Element] = []
     try:
         for event, element in iterparse(str(path), events=("start", "end"), forbid_dtd=True):
             if event == "start":
                 if not stack and local(element.tag) != root:
-                    raise FileRefused(
-                        f"This is not {label}: its root element is <{local(element.tag)}>, "
-                        f"not <{root}>."
-                    )
+                    found = local(element.tag)
+                    raise FileRefused("wrong_root", label=label, found=found, root=root)
                 stack.append(element)
                 continue
             stack.pop()
@@ -58,13 +56,8 @@ def elements(path: Path, *, root: str, depth: int, label: str) -> Iterator[Eleme
                 element.clear()
                 stack[-1].remove(element)
     except ParseError as error:
-        raise FileRefused(
-            f"The file is not well-formed XML ({error}): truncated, or not {label}."
-        ) from None
+        raise FileRefused("not_xml", error=str(error), label=label) from None
     except DefusedXmlException as error:
-        raise FileRefused(
-            f"The file was refused: it declares a DTD, entities or external references "
-            f"({type(error).__name__}), which exports never need and attacks use."
-        ) from None
+        raise FileRefused("hostile", error=type(error).__name__) from None
     if stack:
-        raise FileRefused(f"The file ends before its last element closes: truncated {label}.")
+        raise FileRefused("unclosed", label=label)

@@ -18,7 +18,9 @@ A tag is matched as given, then by its base language (``de-AT`` is German), else
 source is asked (``service.rules.languages``). Shared public reads (fragments, the JSON
 API, counts, feeds) never look at ``Accept-Language``: their cache keys hold ``lang`` and
 the site's version, so one stored answer is right for everyone who asks the same way.
-Mail has no request: it speaks the site's language (``service.notify.events``).
+Mail sent on its own (notifications) has no request: it speaks the site's language
+(``service.notify.events``). Mail a person asks for in a request (a privacy link) speaks
+theirs (``asker_language``).
 """
 
 from __future__ import annotations
@@ -95,6 +97,13 @@ def select_locale() -> str:
         if found:
             return found
     return languages.resolve(_site_language())
+
+
+def asker_language(site_language: str | None) -> str:
+    """The language of mail a person asks for in this request (a privacy link): the ``lang``
+    parameter, the browser's ``Accept-Language``, the site's setting, English. The JSON API
+    too: the mail goes to the one person asking, and no shared answer varies by it."""
+    return languages.resolve(request.args.get("lang"), _browser_language(), site_language)
 
 
 def current_language() -> str:

@@ -3,7 +3,9 @@
 The upload is streamed to a temporary file under its own limit (PARLEY_IMPORT_MAX_BYTES,
 ``web.STREAMED_UPLOADS``), never read whole into memory, then saved in the instance folder
 and imported by the background worker (``service.transfer.jobs``). The page shows each
-job's progress; after an upload (or when asked) it reloads itself while one is running.
+job's progress, and its message in the reader's language (a job keeps notes, not text:
+``service.transfer.notes``); after an upload (or when asked) it reloads itself while one
+is running.
 The view checks its CSRF token itself, after setting the larger limit (the global check
 would parse the body first).
 """
@@ -24,7 +26,7 @@ from service.database import writing
 from service.extensions import csrf, db
 from service.rules.errors import DomainError
 from service.sites import accounts
-from service.transfer import jobs
+from service.transfer import jobs, notes
 from service.transfer.sources import FileRefused, parse_prefixes
 from service.web.admin import bp
 from service.web.admin.auth import back, login_required, my_sites
@@ -57,6 +59,7 @@ def _page(form: ImportForm, status: int = 200) -> tuple[str, int]:
         form=form,
         owned=owned,
         jobs=listed,
+        messages={job.id: notes.shown(job.message) for job in listed},
         site_keys={site.id: site.key for site in owned},
         formats=IMPORT_FORMATS,
         running=any(job.state in ("queued", "validating", "importing") for job in listed),
@@ -87,9 +90,9 @@ def import_upload() -> BaseResponse | tuple[str, int]:
         if site is None:
             raise DomainError("forbidden", _l("Only a site's owners import comments into it."))
         if form.source.data not in IMPORT_FORMATS:
-            raise FileRefused(_("Choose the format of the file."))
+            raise FileRefused("choose_format")
         if upload is None or not upload.filename:
-            raise FileRefused(_("Choose the export file to upload."))
+            raise FileRefused("choose_file")
         lines = [line.strip() for line in (form.prefixes.data or "").splitlines()]
         prefixes = parse_prefixes([line for line in lines if line])
         with writing():

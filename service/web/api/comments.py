@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
+from flask_babel import lazy_gettext as _l
 
 from service.comments import authors, likes, threads
 from service.config import DEFAULTS
@@ -276,8 +277,7 @@ def counts_get() -> Response:
     if target + 1 > COUNT_GET_URL_MAX:
         raise DomainError(
             "uri_too_long",
-            f"The address is over {COUNT_GET_URL_MAX:,} bytes: ask for these pages with "
-            "POST /api/v1/counts.",
+            _l("The URL is over %(max)s bytes: use POST /api/v1/counts.", max=COUNT_GET_URL_MAX),
         )
     values = {"site": request.args.get("site"), "page": request.args.getlist("page")}
     try:

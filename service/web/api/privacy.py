@@ -23,6 +23,7 @@ from service.web.api.contract import (
     read_body,
     read_query,
 )
+from service.web.i18n import asker_language
 from service.web.limits import privacy_limit
 from service.web.schemas import AnswerBody, Body, FieldRule, SiteQuery, of
 
@@ -86,8 +87,10 @@ class PrivacyAccepted(AnswerBody):
     "to download everything stored about the address or to erase it. The answer is 202 "
     "whether or not the address is known, and whether or not a mail went: a link is mailed "
     "only when something is stored about the address, at most once an hour and five times "
-    "a day per address. Requests are also rate-limited per client address (429). The page "
-    "`GET /privacy?site` does the same without JavaScript. Never cached.",
+    "a day per address. Requests are also rate-limited per client address (429). The mail "
+    "is written in the `lang` parameter's language, else in the one `Accept-Language` "
+    "asks for, else in the site's. The page `GET /privacy?site` does the same without "
+    "JavaScript. Never cached.",
     answers={"202": Answer("Accepted.", PrivacyAccepted)},
     tag="privacy",
     parameters=(SiteQuery,),
@@ -109,6 +112,6 @@ def request_privacy_link() -> tuple[Response, int]:
     site, _ = read_query(SiteQuery)
     body = read_body(PrivacyRequestBody)
     with writing():
-        requests.ask(site, body.email, body.kind)
+        requests.ask(site, body.email, body.kind, asker_language(site.language))
         db.session.commit()
     return no_store(jsonify(status="accepted", message=str(ACCEPTED))), 202

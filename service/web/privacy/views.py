@@ -28,6 +28,7 @@ from service.rules import validation
 from service.rules.errors import DomainError
 from service.sites.lookup import get_site
 from service.web.errors import status_of
+from service.web.i18n import asker_language
 from service.web.limits import privacy_limit
 from service.web.privacy import bp
 
@@ -48,6 +49,12 @@ def _site_key() -> str:
     return validation.site_key(request.args.get("site"))
 
 
+def _lang() -> str | None:
+    """The ``lang`` the page was opened with: the form posts it back, so the next page and
+    the mail speak it too."""
+    return request.args.get("lang") or None
+
+
 @bp.route("", methods=["GET", "POST"])
 @privacy_limit
 def ask() -> BaseResponse | Page:
@@ -63,16 +70,17 @@ def ask() -> BaseResponse | Page:
             errors["kind"] = gettext("Choose what the link will do.")
         if email is not None and kind is not None:
             with writing():
-                requests.ask(site, email, kind)
+                requests.ask(site, email, kind, asker_language(site.language))
                 db.session.commit()
-            return redirect(url_for(".ask", site=site.key, sent=1), code=303)
+            return redirect(url_for(".ask", site=site.key, sent=1, lang=_lang()), code=303)
         for name, message in errors.items():
             getattr(form, name).errors = [message]
         status = 422
     elif request.method == "POST":
         status = 400
     sent = request.args.get("sent") == "1"
-    html = render_template("privacy/ask.html", site=site, form=form, sent=sent)
+    action = url_for(".ask", site=site.key, lang=_lang())
+    html = render_template("privacy/ask.html", site=site, form=form, sent=sent, action=action)
     return html, status
 
 
