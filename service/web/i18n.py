@@ -34,6 +34,7 @@ from babel.dates import format_date, get_datetime_format
 from babel.dates import format_time as babel_format_time
 from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel, get_locale, refresh
+from flask_babel.speaklater import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -194,6 +195,14 @@ def _template_globals() -> dict[str, object]:
     return {"lang": language, "text_dir": languages.direction(language)}
 
 
+def _as_text(value: Any) -> Any:
+    """Jinja's ``finalize``: a lazy message is printed as plain text, escaped like any other.
+
+    Flask-Babel's lazy strings say they are HTML (``__html__``), so Jinja would print them,
+    and the values formatted into them (a word or label someone typed), unescaped."""
+    return str(value) if isinstance(value, LazyString) else value
+
+
 def init_app(app: Flask) -> None:
     """Attach Flask-Babel with the selector; ``lang``, ``text_dir`` and ``format_time``
     for every template."""
@@ -204,6 +213,7 @@ def init_app(app: Flask) -> None:
     app.before_request(refresh)
     app.after_request(_vary_with_the_browser_language)
     app.context_processor(_template_globals)
+    app.jinja_env.finalize = _as_text
     app.jinja_env.filters["format_time"] = format_time
     app.jinja_env.filters["label"] = label
     app.jinja_env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks: one line each
