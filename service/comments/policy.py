@@ -96,8 +96,10 @@ def decide(
     if rule == "refuse":
         raise DomainError(
             "bad_form_token",
-            "This site takes comments only from its comment form, or from a client with an "
-            "API token (Authorization: Bearer).",
+            _l(
+                "This site takes comments only from its comment form, or from a client with "
+                "an API token (Authorization: Bearer)."
+            ),
         )
     ban = bans.matching(site, email_index=email_index, address=address, visitor=visitor)
     if ban is not None and not ban.shadow:

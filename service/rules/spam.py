@@ -37,8 +37,10 @@ def check_honeypot(honeypot: str | None) -> None:
     if honeypot:
         raise ValidationError(
             {"hp": _l("Leave this field empty.")},
-            "This post looks automated. If you are a person, clear the hidden "
-            "field (some autofill tools fill it) and send again.",
+            _l(
+                "This post looks automated. If you are a person, clear the hidden "
+                "field (some autofill tools fill it) and send again."
+            ),
         )
 
 

@@ -34,8 +34,10 @@ def _hash(secret: str) -> str:
 def _refused() -> DomainError:
     return DomainError(
         "bad_api_token",
-        "This API token is not valid for this site: it is unknown, revoked, or another "
-        "site's. Ask the site's owner for a new one.",
+        _l(
+            "This API token is not valid for this site: it is unknown, revoked, or another "
+            "site's. Ask the site's owner for a new one."
+        ),
     )
 
 
@@ -44,7 +46,12 @@ def issue(moderator: Moderator | None, site: Site, label: str) -> tuple[ApiToken
     label = " ".join(label.split())
     if not label or len(label) > API_TOKEN_LABEL_MAX or not label.isprintable():
         raise ValidationError(
-            {"label": f"Name the token (1 to {API_TOKEN_LABEL_MAX} printable characters)."}
+            {
+                "label": _l(
+                    "Name the token (1 to %(max)s printable characters).",
+                    max=API_TOKEN_LABEL_MAX,
+                )
+            }
         )
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
