@@ -271,9 +271,7 @@ def page_keys(value: Any, limit: int) -> list[str]:
             keys.append(page_key(item))
         except DomainError as error:
             message = error.fields.get("page", error.message)
-            raise ValidationError(
-                {"pages": _l("%(page)r: %(problem)s", page=item[:40], problem=message)}
-            ) from None
+            raise ValidationError({"pages": f"{item[:40]!r}: {message}"}) from None
     return list(dict.fromkeys(keys))
 
 
