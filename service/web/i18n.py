@@ -34,8 +34,8 @@ from babel.dates import format_date, get_datetime_format
 from babel.dates import format_time as babel_format_time
 from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel, get_locale, refresh
-from flask_babel.speaklater import LazyString
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.extensions import db
