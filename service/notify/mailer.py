@@ -10,8 +10,11 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email import policy as email_policy
 from email.headerregistry import Address as MailAddress
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import formatdate, make_msgid
 from types import TracebackType
 from typing import Any
@@ -89,11 +92,42 @@ def one_line(text: str, limit: int = 300) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
+# RFC 5322's limit for a line, and the headers that must reach mail clients as written.
+_LINE_MAX = 998
+_VERBATIM = ("List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+class _OneLine(UnstructuredHeader, BaseHeader):
+    """An ASCII header written on one line exactly as given.
+
+    The default policy folds at 78 characters, and a value with no space to fold at (the
+    ``<https://...>`` of List-Unsubscribe) comes out as RFC 2047 encoded words, which mail
+    clients do not read as a link: the unsubscribe button disappears. Anything that would
+    not fit on one line, or is not ASCII, is folded as usual.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        line = f"{self.name}: {self}"
+        if len(line) > _LINE_MAX or not line.isascii():
+            return super().fold(policy=policy)
+        return line + policy.linesep
+
+
+def _policy() -> Policy:
+    registry = HeaderRegistry()
+    for name in _VERBATIM:
+        registry.map_to_type(name, _OneLine)
+    return email_policy.default.clone(header_factory=registry)
+
+
+_POLICY = _policy()
+
+
 def build_message(
     *, sender: str, to: str, subject: str, text: str, html: str, headers: dict[str, str]
 ) -> EmailMessage:
     """A multipart/alternative message (text, then HTML) with a fresh Message-ID."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = one_line(subject)

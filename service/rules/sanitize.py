@@ -45,6 +45,23 @@ _URL_JUNK = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+# A bare URL the linkifier turns into a link: http:// or https:// and a dotted host, or a
+# host starting with "www." (linked as http://). Not inside a word, an address or after
+# another scheme ("javascript://x.example"), never with user info ("https://a.example@b"),
+# and not counting trailing punctuation or a ")" the URL did not open: the sentence's.
+_TRAILING = r".,:;!?'*_~\u2019\u201d\u00bb"  # ’ ” »
+_PATH_CHAR = r"[^\s()<>\[\]{}|\\^`\"]"
+_URL = re.compile(
+    rf"""(?<![\w@./:+-])
+    (?:https?://|www\.)
+    [\w-]+(?:\.[\w-]+)+                             # host
+    (?::[0-9]{{1,5}})?                               # port
+    (?![\w@:-]|\.[\w-])                             # the whole host, or no link
+    (?:[/?\#](?:{_PATH_CHAR}|\({_PATH_CHAR}*\))*)?   # path, query, fragment
+    (?<![{_TRAILING}])""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
 _CONTAINERS = {
     "blockquote_open": "blockquote_close",
     "bullet_list_open": "bullet_list_close",
@@ -98,8 +115,14 @@ def is_allowed_url(href: str) -> bool:
 
 
 def _link_policy(attrs: dict[object, str], new: bool = False) -> dict[object, str] | None:
-    """Linkify callback: keep safe links with a fixed rel; unlink the rest (text stays)."""
+    """Linkify callback: keep safe links with a fixed rel; unlink the rest (text stays).
+
+    A link the linkifier made (``new``) gets the href markdown gives ``<URL>``:
+    percent-encoded, its host in IDNA form.
+    """
     href = attrs.get((None, "href"))
+    if href and new:
+        href = attrs[(None, "href")] = _MD.normalizeLink(href)
     if not href or not is_allowed_url(href):
         return None
     if not attrs.get("_text", "").strip():
@@ -157,6 +180,7 @@ def _cleaner() -> bleach.Cleaner:
                     callbacks=[_link_policy],
                     skip_tags={"pre", "code"},
                     parse_email=False,
+                    url_re=_URL,
                 )
             ],
         )
@@ -172,8 +196,9 @@ def render_comment(text: str) -> str:
 
 # Plain prose: each line starts with a letter or an opening quote or bracket and holds only
 # letters, digits, single spaces between words, and punctuation that neither markdown nor
-# the linkifier reads (a full stop only where no word follows it at once: "x.com" is a
-# link). Most comments are this, and the allow-list has nothing to remove from it.
+# the linkifier reads (a full stop only where no word follows it at once, so no "www.x.com";
+# no "/", so no "https://"). Most comments are this, and the allow-list has nothing to
+# remove from it.
 _PLAIN = re.compile(
     r"(?:(?:[^\W\d_]|[\"'(])(?:[^\W_]|[ ,;:?!'\"()-]|\.(?![^\W_]))*(?<! )(?:\n+|\Z))+"
 )
