@@ -3,43 +3,53 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .PHONY: run test test-postgres test-quick lint bench clean embed translations
 
-$(STAMP): pyproject.toml
+# Two stamps, so the first `make run` installs only what serving needs: RUN_STAMP is the
+# package and its dependencies (`pip install -e .`, waitress among them); TEST_STAMP adds
+# the `test` extra (pytest, ruff, mypy, Playwright, gunicorn, psycopg, redis...) on top.
+# Either is made again when pyproject.toml changes.
+RUN_STAMP := $(VENV)/.run-stamp
+TEST_STAMP := $(VENV)/.test-stamp
+
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
 
-run: $(STAMP)
+$(TEST_STAMP): $(RUN_STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/flask --app service serve
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check service tests bench wsgi.py
 	$(BIN)/ruff format --check service tests bench wsgi.py
 	$(BIN)/mypy
 	$(BIN)/mypy tests/e2e
 	$(BIN)/lint-imports --no-cache
 
-test: lint
+test: $(TEST_STAMP) lint
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 # The tests that touch the database (marked `db`) again, on the PostgreSQL on 127.0.0.1:5432:
 # a database per test worker, reset for each test (tests/backends.py). `make test` already
 # ran the ones written for PostgreSQL (marked `postgres`); the SQLite-only ones are skipped.
-test-postgres: $(STAMP)
+test-postgres: $(TEST_STAMP)
 	TEST_DATABASE=postgresql $(BIN)/pytest -n auto -m "db and not postgres" $(PYTEST_ARGS)
 
-test-quick: lint
+test-quick: $(TEST_STAMP) lint
 	$(BIN)/pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 # `make bench BENCH_ARGS=--quick` is a smoke check of every script (about 4 minutes); the full
 # run takes about an hour (docs/performance.md). ceiling.py and growth.py drive gunicorn with
 # wrk (Debian: apt-get install wrk).
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	@command -v wrk >/dev/null || { echo "make bench: wrk is missing (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/thread_read.py $(BENCH_ARGS)
 	$(BIN)/python bench/admin_queue.py $(BENCH_ARGS)
@@ -68,7 +78,7 @@ embed:
 # compile the .mo files. Then translate what is empty and run it again: tests/test_i18n.py
 # fails on any message missing, empty or fuzzy in a catalogue (docs/languages.md).
 TRANSLATIONS = service/translations
-translations: $(STAMP)
+translations: $(RUN_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	  --project Parley --msgid-bugs-address '' -o $(TRANSLATIONS)/messages.pot service templates
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \

@@ -9,9 +9,7 @@ import sqlalchemy as sa
 from support import OWNER, csrf_token, log_in, make_moderator, set_site, visitor_key
 
 from service.data import AuditEntry, Comment, Moderator, Site
-from service.database import writing
 from service.extensions import db
-from service.sites import accounts
 
 
 @pytest.fixture
@@ -240,14 +238,3 @@ def test_dashboard_shows_pending_counts_and_latest_activity(app, owner, post, cl
     html = owner.get("/admin/").get_data(as_text=True)
     assert re.search(r'data-site="default">1</strong> pending', html)
     assert "waiting" in html and "5/5" in html
-
-
-def test_demo_login_is_a_fresh_password_each_start(app):
-    with app.app_context(), writing():
-        first = accounts.demo_login()
-        db.session.commit()
-        second = accounts.demo_login()
-        db.session.commit()
-        assert first and second and first[0] == second[0] and first[1] != second[1]
-        assert accounts.authenticate(*second) is not None
-        assert accounts.authenticate(*first) is None
