@@ -37,8 +37,7 @@ def edit_token_hash(token: str) -> str:
 
 
 def same_rating(comment: Comment, rating: int | None) -> bool:
-    review = votes.review_rating(comment)
-    return (review.value if review else None) == rating
+    return votes.review_value(comment) == rating
 
 
 def proven_author(first: Comment, visitor: str | None, edit_token: str | None) -> bool:

@@ -5,7 +5,8 @@ A page row carries its aggregate (count, sum, one counter per value), changed wi
 and concurrent votes can neither lose nor double-count. On PostgreSQL the page row is
 locked (``FOR UPDATE``) before a vote is read and changed; on SQLite the write transaction
 already holds the lock. A review's rating is its author's one rating row, counted only
-while the review is approved.
+while the review is approved; while the review waits for moderation its rating waits beside
+the author's vote, which keeps counting (``reviews``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm.attributes import set_committed_value
 
 from service.data import Comment, Page, Rating, Site, utcnow
 from service.data.bounds import RATING_SCALES
 from service.database import commit_keeping_loaded
 from service.extensions import db
+from service.ratings import reviews
 from service.ratings.aggregate import apply, load_row
+from service.ratings.reviews import review_rating as review_rating
+from service.ratings.reviews import review_value as review_value
 from service.rules.errors import DomainError, ValidationError
 
 
@@ -51,8 +54,6 @@ _FIND_VOTE = (
 )
 _RATINGS = Rating.__table__
 _INSERT_VOTE = sa.insert(_RATINGS)
-# The SET clause is the parameters given: value, counted, updated, and a review's link.
-_UPDATE_VOTE = sa.update(_RATINGS).where(_RATINGS.c.id == sa.bindparam("rating_id"))
 
 
 def find_vote(page: Page, visitor: str) -> Rating | None:
@@ -67,16 +68,15 @@ def _locked_vote(page: Page, visitor: str) -> Rating | None:
 
 
 # Built once: what a vote decides by, of the visitor's rating, without loading an object.
-_VOTE_ROW = sa.select(
-    _RATINGS.c.id, _RATINGS.c.value, _RATINGS.c.counted, _RATINGS.c.comment_id
-).where(
+_VOTE_COLUMNS = ("id", "value", "counted", "comment_id", "pending_value", "pending_comment_id")
+_VOTE_ROW = sa.select(*(_RATINGS.c[name] for name in _VOTE_COLUMNS)).where(
     _RATINGS.c.page_id == sa.bindparam("page_id"), _RATINGS.c.visitor == sa.bindparam("visitor")
 )
 
 
 def _locked_row(page: Page, visitor: str) -> sa.Row[Any] | None:
-    """The visitor's rating for the page (id, value, counted, comment_id), read after
-    locking the page row."""
+    """The visitor's rating for the page (id, value, counted, comment_id and the pending
+    review's), read after locking the page row."""
     lock_page(page)
     return (
         db.session.connection().execute(_VOTE_ROW, {"page_id": page.id, "visitor": visitor}).first()
@@ -97,7 +97,7 @@ def _set(
 
     ``rating``: the visitor's rating as read after ``lock_page`` (``_locked_row``). The row
     is written with one prebuilt statement, and a loaded object of it is told the stored
-    values.
+    values. A pending review's rating beside it stays.
     True when the vote counts: the page object then holds its row as this transaction
     leaves it (from the aggregate's ``UPDATE``)."""
     db.session.flush()  # anything pending is written first, as the ORM's flush did
@@ -120,10 +120,7 @@ def _set(
         changes: dict[str, Any] = {"value": value, "counted": counted, "updated": utcnow()}
         if comment is not None:
             changes["comment_id"] = comment.id
-        connection.execute(_UPDATE_VOTE, {"rating_id": rating.id, **changes})
-        loaded = db.session.identity_map.get(sa.orm.util.identity_key(Rating, rating.id))
-        for key, changed in changes.items() if loaded is not None else ():
-            set_committed_value(loaded, key, changed)
+        reviews.write(rating.id, changes)
     if not counted:
         return False
     row = apply(page.id, value, +1)
@@ -133,8 +130,9 @@ def _set(
     return True
 
 
-def vote(page: Page, visitor: str, value: int, *, address: str | None) -> None:
-    """A plain vote, or a change of vote. A review keeps its link; the vote counts.
+def vote(page: Page, visitor: str, value: int, *, address: str | None) -> int | None:
+    """A plain vote, or a change of vote. A review keeps its link; the vote counts. A review
+    waiting for moderation keeps its rating aside: that rating is returned (else None).
 
     Commits, keeping the site as loaded. A vote that counts leaves the page object with its
     row as the vote's transaction left it; otherwise the page is read again when next used
@@ -151,15 +149,15 @@ def vote(page: Page, visitor: str, value: int, *, address: str | None) -> None:
     ):
         db.session.expire(page)
     commit_keeping_loaded()
+    return reviews.pending_value(existing)
 
 
 def retract(page: Page, visitor: str, *, commit: bool = True) -> None:
-    """Take the visitor's vote back (a review stays as a comment without a rating); with
-    ``commit`` false the caller commits (an erasure's one transaction)."""
+    """Take the visitor's vote back (a review stays as a comment without a rating; one
+    waiting for moderation keeps its rating); with ``commit`` false the caller commits (an
+    erasure's one transaction)."""
     rating = _locked_vote(page, visitor)
-    if rating is not None:
-        if rating.counted:
-            apply(page.id, rating.value, -1)
+    if rating is not None and not reviews.retract_vote(rating):
         db.session.delete(rating)
     if commit:
         db.session.commit()
@@ -171,9 +169,14 @@ def _refuse_closed(page: Page) -> None:
 
 
 def attach_review(page: Page, comment: Comment, visitor: str, value: int) -> None:
-    """Make a review's rating the visitor's one rating (caller commits)."""
+    """Make a review's rating the visitor's one rating; a review waiting for moderation
+    keeps its rating aside until approved (caller commits)."""
     clean_value(value, page.site.rating_scale, "rating")
     _refuse_closed(page)
+    existing = _locked_row(page, visitor)
+    if comment.status == "pending":
+        reviews.hold(page, visitor, value, comment, existing, address=comment.remote_addr)
+        return
     _set(
         page,
         visitor,
@@ -181,7 +184,7 @@ def attach_review(page: Page, comment: Comment, visitor: str, value: int) -> Non
         comment=comment,
         counted=comment.status == "approved",
         address=comment.remote_addr,
-        rating=_locked_row(page, visitor),
+        rating=existing,
     )
 
 
@@ -193,6 +196,10 @@ def change_review(comment: Comment, value: int) -> None:
     _refuse_closed(page)
     if rating is None:
         raise ValidationError({"rating": _l("This comment is not a review.")})
+    existing = _locked_row(page, rating.visitor)
+    if existing is not None and existing.pending_comment_id == comment.id:
+        reviews.change_pending(existing, value)
+        return
     _set(
         page,
         rating.visitor,
@@ -200,30 +207,27 @@ def change_review(comment: Comment, value: int) -> None:
         comment=comment,
         counted=rating.counted,
         address=None,
-        rating=_locked_row(page, rating.visitor),
-    )
-
-
-def review_rating(comment: Comment) -> Rating | None:
-    """The rating row a review carries, if the comment is one."""
-    return db.session.scalar(
-        sa.select(Rating)
-        .where(Rating.comment_id == comment.id)
-        .execution_options(populate_existing=True)
+        rating=existing,
     )
 
 
 def sync_review(comment: Comment, *, removed: bool = False) -> None:
-    """After a review's status changed (or it is gone), count its rating only if approved."""
+    """After a review's status changed (or it is gone), count its rating only if approved.
+    A review that was waiting: approved, its rating becomes the vote; else it is dropped and
+    the earlier vote stays (``reviews.settle``)."""
+    lock_page(comment.page)
     rating = review_rating(comment)
     if rating is None:
         return
-    lock_page(comment.page)
+    if rating.pending_comment_id == comment.id:
+        reviews.settle(rating, comment, removed=removed)
+        return
+    if removed:
+        if not reviews.retract_vote(rating):
+            db.session.delete(rating)
+        return
     if rating.counted:
         apply(rating.page_id, rating.value, -1)
-    if removed:
-        db.session.delete(rating)
-        return
     rating.counted = comment.status == "approved"
     if rating.counted:
         apply(rating.page_id, rating.value, +1)
@@ -254,6 +258,8 @@ def set_scale(site: Site, scale: int, *, rescale: bool = False) -> None:
     old = site.rating_scale
     for rating in db.session.scalars(sa.select(Rating).join(Page).where(Page.site_id == site.id)):
         rating.value = max(1, min(scale, round(rating.value * scale / old)))
+        if rating.pending_value is not None:  # a review's rating waiting for moderation
+            rating.pending_value = max(1, min(scale, round(rating.pending_value * scale / old)))
     site.rating_scale = scale
     db.session.flush()
     for page in db.session.scalars(sa.select(Page).where(Page.site_id == site.id)):

@@ -118,7 +118,12 @@ def collect(scope: Scope) -> dict[str, Any]:
             .order_by(Like.created)
         )
         likes = [(like, comment, page) for like, comment, page in db.session.execute(liked)]
-    reviews = {r.comment_id: r.value for r, _ in ratings if r.comment_id is not None}
+    reviews: dict[int, int | None] = {
+        r.comment_id: r.value for r, _ in ratings if r.comment_id is not None
+    }
+    reviews |= {  # a review's rating waiting with it for moderation
+        r.pending_comment_id: r.pending_value for r, _ in ratings if r.pending_comment_id
+    }
     address = db.session.scalar(sa.select(Address).where(Address.email_index == scope.email_index))
     requests = sa.select(PrivacyRequest).where(PrivacyRequest.email_index == scope.email_index)
     if scope.site_ids is not None:
@@ -156,6 +161,8 @@ def collect(scope: Scope) -> dict[str, Any]:
                 "value": r.value,
                 "review": r.comment_id,
                 "counted": r.counted,
+                "pending": r.pending_value,
+                "pending_review": r.pending_comment_id,
                 "created": iso(r.created),
                 "updated": iso(r.updated),
                 "client_network": r.remote_addr,

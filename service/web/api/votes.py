@@ -80,8 +80,10 @@ def issue_visitor() -> tuple[Response, int]:
     "getRating",
     "A page's rating",
     "The votes' count, average and histogram, the owner's editorial scores, and (with a key) "
-    "this visitor's own vote. A page nobody rated reads as empty. Without a key the answer "
-    "is public and cached (`yours` null): an `ETag` (304 to `If-None-Match`) and "
+    "this visitor's own vote and the rating of their review waiting for moderation "
+    "(`yours_pending`), which counts once approved. A page nobody rated reads as empty. "
+    "Without a key the answer is public and cached (`yours` and `yours_pending` null): an "
+    "`ETag` (304 to `If-None-Match`) and "
     f"`Cache-Control: public`, varying with `{VISITOR}`. With a key: {PERSONAL}",
     answers={
         "200": Answer("The rating.", RatingSummary, cached=True),
@@ -113,8 +115,10 @@ def get_ratings() -> Response:
     "putRating",
     "Vote, or change the vote",
     "The visitor's one vote for the page: a second PUT changes it (a review's rating "
-    "included). Nothing is stored when the value is refused. Creates the page. Votes and "
-    "taking them back are rate-limited per client address and per key. " + PERSONAL,
+    "included). A review waiting for moderation keeps its rating (`yours_pending`), which "
+    "replaces the vote if the review is approved. Nothing is stored when the value is "
+    "refused. Creates the page. Votes and taking them back are rate-limited per client "
+    "address and per key. " + PERSONAL,
     answers={"200": Answer("The rating with this vote.", RatingSummary)},
     tag="ratings",
     parameters=KEYED,
@@ -144,9 +148,10 @@ def put_rating() -> Response:
     with writing():
         if page is None:
             page = get_or_create_page(site, query.page, title=None, url=None, service_origin=origin)
-        votes.vote(page, visitor, value, address=address)
+        pending = votes.vote(page, visitor, value, address=address)
     aggregate.reread(page)  # when the vote did not leave the row loaded
-    return _personal(jsonify(summary.summary(site, page, visitor, vote=value, items=items)))
+    answer = summary.summary(site, page, visitor, vote=value, pending=pending, items=items)
+    return _personal(jsonify(answer))
 
 
 @operation(
@@ -154,7 +159,8 @@ def put_rating() -> Response:
     "/ratings",
     "deleteRating",
     "Take the vote back",
-    "Repeating it changes nothing. A review stays, as a comment without a rating. " + PERSONAL,
+    "Repeating it changes nothing. A review stays, as a comment without a rating; one "
+    "waiting for moderation keeps its rating (`yours_pending`). " + PERSONAL,
     answers={"200": Answer("The rating without this vote.", RatingSummary)},
     tag="ratings",
     parameters=KEYED,
