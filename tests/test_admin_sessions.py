@@ -205,7 +205,8 @@ def test_set_password_on_the_command_line_ends_every_session(app, accounts, runn
     assert NEW_PASSWORD not in result.output
     assert not is_logged_in(client)
     assert log_in(browser(app), MOD, NEW_PASSWORD).status_code == 303
-    assert audit_rows(app)[-1] == ("set password", f"moderator {moderator_id(app, MOD)}", "", None)
+    entry = ("set password", f"moderator {moderator_id(app, MOD)}", "[cli]", None)
+    assert audit_rows(app)[-1] == entry
     short = runner.invoke(args=["set-password", MOD, "--password", "short"])
     assert short.exit_code != 0 and "10 to 512" in short.output
     unknown = runner.invoke(args=["set-password", "nobody@example.org", "--password", "x" * 12])

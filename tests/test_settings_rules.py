@@ -228,11 +228,12 @@ def test_command_line_changes_are_audited_like_the_admin_views(
         (None, "unblock word", "site default"),
         (None, "spam", f"comment {ident}"),
     ]
-    details = [detail for *_, detail in entries]
-    assert details[1] == "name: Default site -> Renamed; link_limit: 2 -> 3"
-    assert details[3] == "schema_type: None -> Movie"
-    assert details[4] == "IMDB: 5.9/10"
-    assert details[8] == "approved -> spam"
+    details = [detail for *_, detail in entries]  # the command line's say so first
+    assert details[1] == "[cli] name: Default site -> Renamed; link_limit: 2 -> 3"
+    assert details[3] == "[cli] schema_type: None -> Movie"
+    assert details[4] == "[cli] IMDB: 5.9/10"
+    assert details[8] == "[cli] approved -> spam"
+    assert all(detail.startswith("[cli]") for detail in details)
     # The admin view writes the same entry for the same change, with its moderator.
     saved = admin_post(
         owner, "/admin/sites/default", **site_form(name="Renamed", origins="", link_limit="4")

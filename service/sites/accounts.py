@@ -15,7 +15,6 @@ stores. Callers commit.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -73,7 +72,9 @@ def create_moderator(
         raise AccountError("Give a valid email address to log in with.")
     moderator = find(address)
     if moderator is not None and moderator.disabled is None:
-        raise AccountError(f"An account for {address} exists already.")
+        raise AccountError(
+            f"An account for {address} exists already: `grant` gives it a role on a site."
+        )
     if moderator is None:
         moderator = Moderator(
             email=address,
@@ -185,7 +186,8 @@ def roles_of(site: Site) -> list[Role]:
     )
 
 
-def _other_owners(site_id: int, moderator_id: int) -> int:
+def other_owners(site_id: int, moderator_id: int) -> int:
+    """How many enabled accounts other than this one own the site."""
     return (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -216,7 +218,7 @@ def remove_role(target: Moderator, site: Site | None, *, by: Moderator | None) -
     if not roles and target.disabled is not None:
         raise AccountError("The account is disabled already.")
     for role in roles:
-        if role.role == "owner" and not _other_owners(role.site_id, target.id):
+        if role.role == "owner" and not other_owners(role.site_id, target.id):
             raise AccountError(
                 f"This is the only owner of site {role.site.key!r}: make another owner first."
             )
@@ -250,23 +252,3 @@ def ensure_first_owner(email: str | None, password: str | None) -> Moderator | N
     for site in db.session.scalars(sa.select(Site)):
         grant(moderator, site.key, "owner")
     return moderator
-
-
-def demo_login() -> tuple[str, str] | None:
-    """For ``make run``: an owner account with a fresh one-time password, printed once.
-
-    Only when no owner exists; the password is new on every start until the
-    operator creates a real account.
-    """
-    email = "admin@parley.localhost"
-    existing = find(email)
-    active = existing is not None and existing.disabled is None
-    if owner_exists() and not active:
-        return None
-    password = secrets.token_urlsafe(12)
-    if existing is not None and active:
-        existing.password_hash = hash_password(password)
-        revoke_sessions(existing)
-    else:
-        ensure_first_owner(email, password)
-    return email, password

@@ -1,12 +1,16 @@
 """The audit log: who changed what, written in the transaction that makes the change.
 
 Entries name what changed, never an email or a comment's text: an author's own deletion
-must leave nothing of theirs behind. Changes made on the command line have no moderator
-and show as "system".
+must leave nothing of theirs behind. Changes with no moderator (the command line, start-up)
+show as "system"; the command line says so in each entry's detail, which starts with
+"[cli]" while ``acting(CLI)`` is in force (the log has no column of its own for it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,11 +19,27 @@ from service.data import AuditEntry, Moderator
 from service.data.bounds import AUDIT_TARGET_MAX
 from service.extensions import db
 
+CLI = "cli"
+_ACTOR: ContextVar[str] = ContextVar("parley_audit_actor", default="")
+
+
+@contextmanager
+def acting(actor: str) -> Iterator[None]:
+    """Entries written without a moderator inside the block name ``actor`` (``CLI``)."""
+    token = _ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _ACTOR.reset(token)
+
 
 def record(
     moderator: Moderator | None, site_id: int | None, action: str, target: str, detail: str = ""
 ) -> None:
     """Write one audit entry (caller commits, in the same transaction as the action)."""
+    actor = _ACTOR.get() if moderator is None else ""
+    if actor:
+        detail = f"[{actor}] {detail}".rstrip()
     db.session.add(
         AuditEntry(
             moderator_id=moderator.id if moderator else None,

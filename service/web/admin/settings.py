@@ -1,5 +1,6 @@
-"""Site settings, pages, page settings and a page's editorial scores, for the site's owners
-(403 for its other moderators, 404 for anyone else).
+"""Site settings (its name and allowed origins among them), pages, page settings and a page's
+editorial scores, for the site's owners (403 for its other moderators, 404 for anyone
+else). The list of sites and creating one are ``admin.sites``.
 
 The rules, bounds and audit entries are those of ``sites.settings``, which the command
 line uses too.
@@ -20,19 +21,11 @@ from service.extensions import db
 from service.ratings.summary import average, has_review_stars
 from service.rules.errors import ValidationError
 from service.rules.validation import page_key
-from service.sites import accounts, settings
+from service.sites import settings
 from service.sites.lookup import find_page, pages_of
 from service.web.admin import bp
-from service.web.admin.auth import back, login_required, missing, my_site, my_sites
+from service.web.admin.auth import back, login_required, missing, my_site
 from service.web.admin.forms import ActionForm, PageForm, SiteForm, offset_arg
-
-
-@bp.get("/sites")
-@login_required
-def site_list() -> str:
-    sites = my_sites()
-    roles = {site.id: accounts.role_on(g.moderator, site) for site in sites}
-    return render_template("admin/sites.html", sites=sites, roles=roles)
 
 
 def _site_changes(site: Site, form: SiteForm) -> settings.SiteChanges:
@@ -194,6 +187,8 @@ def page_scores(key: str) -> BaseResponse | tuple[str, int]:
     site = my_site(key, owner=True)
     page = _my_page(site)
     original = request.form.get("original", "")
+    if request.form.get("action") == "scale":  # the Final Summary's, where scales differ
+        return _summary_scale(site, page)
     if request.form.get("action") == "remove":
         with writing():
             settings.remove_score(g.moderator, page, original)
@@ -219,4 +214,20 @@ def page_scores(key: str) -> BaseResponse | tuple[str, int]:
         score = {"original": original, "values": values, "errors": error.fields}
         return _render_page(site, page, form, 422, score)
     flash(_("Score “%(label)s” saved.", label=saved.label), "info")
+    return back("admin.pages", key=site.key, page=page.key)
+
+
+def _summary_scale(site: Site, page: Page) -> BaseResponse | tuple[str, int]:
+    """Save the scale the page's Final Summary box shows where its scores' scales differ
+    ("": automatic, the largest of theirs)."""
+    wanted = settings.PageChanges(editorial_scale=request.form.get("editorial_scale", ""))
+    try:
+        with writing():
+            changed = settings.change_page(g.moderator, page, wanted)
+            db.session.commit()
+    except ValidationError as error:
+        db.session.rollback()
+        form = _page_form(page, submitted=False)
+        return _render_page(site, page, form, 422, {"scale_errors": error.fields})
+    flash(_("Summary scale saved.") if changed else _("Nothing changed."), "info")
     return back("admin.pages", key=site.key, page=page.key)
