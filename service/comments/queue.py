@@ -1,5 +1,10 @@
 """What moderators read: the queue with its filters, the dashboard's lists, an author's
-history. Rows carry the author's email, decrypted: these are for moderators only."""
+history. Rows carry the author's email, decrypted: these are for moderators only.
+
+The free-text filters (text, page, author) match a part of the value, wildcards taken
+literally, in any case (``ILIKE`` on PostgreSQL, SQLite's own ``LIKE``); each is applied
+only when given, so the unfiltered queue reads one status from its index.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from service.data import Comment, Page, Rating, Site
+from service.data.bounds import STATUSES
 from service.extensions import db
 from service.rules import privacy
 from service.rules.validation import like_pattern
 
+ANY_STATUS = "all"  # the queue's status filter for every status
+
 
 @dataclass(frozen=True)
 class QueueFilter:
-    status: str = "pending"
+    status: str = "pending"  # one of STATUSES, or ANY_STATUS
     site_ids: list[int] = field(default_factory=list)
     page: str = ""
     text: str = ""
@@ -24,24 +32,67 @@ class QueueFilter:
     email: str = ""
 
 
+def _contains(column: Any, value: str) -> Any:
+    """The column holds the value somewhere, literally and in any case. SQLite's ``LIKE``
+    already ignores ASCII case (as its ``lower()`` does), and costs less than the
+    ``lower(column) LIKE`` that ``ilike`` becomes there; PostgreSQL's needs ``ILIKE``."""
+    pattern = like_pattern(value)
+    if db.session.get_bind().dialect.name == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
+def _matching(filters: QueueFilter) -> list[Any]:
+    """The conditions of every filter but the status (each only when it is given)."""
+    found: list[Any] = [Page.site_id.in_(filters.site_ids)]
+    if filters.page:  # a part of the page's id or of its title
+        pages = sa.select(Page.id).where(
+            Page.site_id.in_(filters.site_ids),
+            sa.or_(_contains(Page.key, filters.page), _contains(Page.title, filters.page)),
+        )
+        found.append(Comment.page_id.in_(pages))
+    if filters.text:
+        found.append(_contains(Comment.text, filters.text))
+    if filters.author:
+        found.append(_contains(Comment.author, filters.author))
+    if filters.email:
+        # Emails are encrypted: lookups go through the keyed blind index, exact match only.
+        found.append(Comment.email_index == privacy.email_index(filters.email))
+    return found
+
+
+def _any_status(conditions: list[Any], enough: int) -> Any:
+    """Every status, newest first: no index holds that order, but ``comment_queue`` holds it
+    per status. Each status gives its newest ``enough`` matching rows, in index order, and
+    the page is cut from those (at most four times ``enough`` rows sorted, never all)."""
+    newest = [
+        sa.select(Comment.id)
+        .join(Page, Page.id == Comment.page_id)
+        .where(Comment.status == status, *conditions)
+        .order_by(Comment.created.desc(), Comment.id.desc())
+        .limit(enough)
+        .subquery()
+        for status in STATUSES
+    ]
+    picked = sa.union_all(*(sa.select(part.c.id) for part in newest)).subquery()
+    return Comment.id.in_(sa.select(picked.c.id))
+
+
 def queue(filters: QueueFilter, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
     """Comments matching the filters, newest first, as rows for moderators (with emails)."""
+    conditions = _matching(filters)
+    if filters.status == ANY_STATUS:
+        conditions = [_any_status(conditions, offset + limit + 1)]
+    else:
+        conditions.insert(0, Comment.status == filters.status)
     query = (
         sa.select(Comment, Page.key, Site.key)
         .join(Page, Page.id == Comment.page_id)
         .join(Site, Site.id == Page.site_id)
-        .where(Comment.status == filters.status, Page.site_id.in_(filters.site_ids))
+        .where(*conditions)
+        .order_by(Comment.created.desc(), Comment.id.desc())
+        .offset(offset)
     )
-    if filters.page:
-        query = query.where(Page.key == filters.page)
-    if filters.text:
-        query = query.where(Comment.text.like(like_pattern(filters.text), escape="\\"))
-    if filters.author:
-        query = query.where(Comment.author.like(like_pattern(filters.author), escape="\\"))
-    if filters.email:
-        # Emails are encrypted: lookups go through the keyed blind index, exact match only.
-        query = query.where(Comment.email_index == privacy.email_index(filters.email))
-    query = query.order_by(Comment.created.desc(), Comment.id.desc()).offset(offset)
     found = db.session.execute(query.limit(limit + 1)).all()
     rows = [_row(comment, page_key, site_key) for comment, page_key, site_key in found[:limit]]
     return rows, len(found) > limit
@@ -53,7 +104,9 @@ def _row(comment: Comment, page_key: str, site_key: str) -> dict[str, Any]:
         "page": page_key,
         "site": site_key,
         "email": email_of(comment),
-        "reason": comment.pending_reason,
+        # Why it waits: only while it does (a spammed or deleted comment keeps the old
+        # reason in its row, and a comment held again may carry none).
+        "reason": comment.pending_reason if comment.status == "pending" else None,
     }
 
 

@@ -4,7 +4,7 @@ commit that queued them.
 Rows are claimed with a compare-and-set update (``send_after`` moves forward by a
 lease) before they are sent, so several senders never send one row twice; a
 failure is retried with exponential backoff until ``PARLEY_OUTBOX_MAX_ATTEMPTS``,
-then kept for inspection.
+then kept for inspection: ``retry`` queues such a row again (the admin's outbox page).
 """
 
 from __future__ import annotations
@@ -216,6 +216,46 @@ def send_due(*, limit: int = 100) -> Report:
                 outcome = _record(job, error)
             setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def for_sites(site_ids: list[int]) -> Any:
+    """The rows queued for one of these sites (``queue`` marks each row with its site, as
+    text, so the quoted value matches exactly: "1" never finds "12")."""
+    marks = [f'"_site": "{site_id}"' for site_id in site_ids]
+    if not marks:
+        return sa.false()
+    return sa.or_(*(OutboxMessage.headers_json.contains(m, autoescape=True) for m in marks))
+
+
+def gave_up() -> Any:
+    """Unsent rows that have no attempts left: kept for inspection, never sent again."""
+    maximum = int(setting("PARLEY_OUTBOX_MAX_ATTEMPTS"))
+    return sa.and_(OutboxMessage.sent.is_(None), OutboxMessage.attempts >= maximum)
+
+
+@dataclass(frozen=True)
+class Retried:
+    """A row queued again, as the audit log names it."""
+
+    id: int
+    kind: str
+    site_id: int
+    attempts: int
+
+
+def retry(row_ids: list[int] | None, site_ids: list[int]) -> list[Retried]:
+    """Queue rows of these sites that gave up again (these ids, or None: all of them): no
+    attempts made, due now (caller commits, in a write transaction). No sender holds such
+    a row, so none is sent twice."""
+    query = sa.select(OutboxMessage).where(gave_up(), for_sites(site_ids))
+    if row_ids is not None:
+        query = query.where(OutboxMessage.id.in_(row_ids[:500]))
+    done = []
+    for row in db.session.scalars(query.order_by(OutboxMessage.id).with_for_update()):
+        site = unpack_headers(row.headers_json)[1].get("site")
+        done.append(Retried(row.id, row.kind, int(site or 0), row.attempts))
+        row.attempts, row.last_error, row.send_after = 0, "", utcnow()
+    return done
 
 
 class OutboxWorker(threading.Thread):

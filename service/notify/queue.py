@@ -2,7 +2,9 @@
 sent after its commit by ``notify.outbox``.
 
 Internal data rides in ``headers_json`` under keys starting with "_" (a reference for
-de-duplication, the webhook id, the event); only the other keys become mail headers.
+de-duplication, the webhook id, the event, the site the row is for); only the other keys
+become mail headers. The site is kept as text, so ``outbox.for_sites`` can find its rows
+by an exact match in the stored JSON.
 """
 
 from __future__ import annotations
@@ -33,15 +35,19 @@ def queue_mail(
     html: str,
     headers: dict[str, str] | None = None,
     ref: str | None = None,
+    site_id: int | None = None,
 ) -> OutboxMessage:
-    """Queue a mail to an encrypted address (caller commits)."""
+    """Queue a mail to an encrypted address, about one site (caller commits)."""
+    meta = {"ref": ref} if ref else {}
+    if site_id is not None:
+        meta["site"] = str(site_id)
     row = OutboxMessage(
         kind="mail",
         recipient=recipient,
         subject=one_line(subject),
         body=text,
         html=html,
-        headers_json=pack_headers(headers or {}, {"ref": ref} if ref else {}),
+        headers_json=pack_headers(headers or {}, meta),
         send_after=utcnow(),
     )
     db.session.add(row)
@@ -55,7 +61,10 @@ def queue_webhook(webhook: Webhook, body: str, *, event: str, ref: str) -> Outbo
         recipient=webhook.url,
         subject=event,
         body=body,
-        headers_json=pack_headers({}, {"ref": ref, "webhook": webhook.id, "event": event}),
+        headers_json=pack_headers(
+            {},
+            {"ref": ref, "webhook": webhook.id, "event": event, "site": str(webhook.site_id)},
+        ),
         send_after=utcnow(),
     )
     db.session.add(row)

@@ -6,6 +6,7 @@ in the admin session (encrypted), so no address lands in logs or the browser's h
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, g, redirect, render_template, request, session, url_for
@@ -49,7 +50,7 @@ def dashboard() -> str:
 @login_required
 def queue() -> str:
     status = request.args.get("status", "pending")
-    if status not in STATUSES:
+    if status not in STATUSES and status != reading.ANY_STATUS:
         status = "pending"
     site_key = request.args.get("site", "")
     sites = my_sites()
@@ -63,15 +64,27 @@ def queue() -> str:
     )
     start = offset_arg()
     rows, more = reading.queue(filters, offset=start, limit=QUEUE_PAGE)
+    # The filters as the URL gives them: for the paging links and "select all" (which,
+    # without JavaScript, shows the same page with every row's box checked, select=all).
+    given = {"status": status, "site": site_key, "page": filters.page, "q": filters.text}
+    shown: dict[str, Any] = {k: v for k, v in given.items() if v}
+    if filters.author:
+        shown["author"] = filters.author
     return render_template(
         "admin/queue.html",
         rows=rows,
         more=more,
         offset=start,
+        page_size=QUEUE_PAGE,
         filters=filters,
+        shown=shown,
+        # Where a form comes back to: this page, never with every box checked again.
+        here=url_for("admin.queue", offset=start or None, **shown),
+        all_picked=request.args.get("select") == "all",
         sites=sites,
         site_key=site_key,
         statuses=STATUSES,
+        any_status=reading.ANY_STATUS,
         action_form=ActionForm(),
     )
 
