@@ -428,7 +428,8 @@ def test_a_conditional_read_costs_one_small_query_and_renders_nothing(
             assert reader.again(path).status_code == 304
         assert templates == []
         assert len(sql) == 1, sql
-        assert "FROM site" in sql[0] and "comment" not in sql[0].lower()
+        # The page's closing time is read with its version; the comment table is not.
+        assert "FROM site" in sql[0] and not re.search(r"\bcomment\b", sql[0].lower())
         # A read from the cache costs the same, and renders nothing either.
         with statements(app) as sql, rendered(app) as templates:
             assert reader.get(path).status_code == 200

@@ -94,6 +94,12 @@ def fill(app: Flask, client: FlaskClient) -> None:
     assert vote.status_code == 200
     like = client.put(f"/api/v1/comments/{first}/like", headers={"X-Parley-Visitor": voter})
     assert like.status_code == 200
+    report = client.post(
+        f"/api/v1/comments/{first}/report",
+        json={"reason": "Off topic."},
+        headers={"X-Parley-Visitor": voter},
+    )
+    assert report.status_code == 202
     elsewhere = _comment(client, "/post", site="second", name="Linus", email=OTHER_EMAIL)
     removed = _comment(client, "/article", text="Removed for good.")
     with app.app_context(), writing():

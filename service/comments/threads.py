@@ -2,7 +2,11 @@
 
 One query fetches a page of comments, a second fetches their replies with a
 window function that keeps only the first few per parent and counts the rest,
-so a thread read costs two indexed queries however large the thread is.
+so a thread read costs two indexed queries however large the thread is (three on
+a first page: its pinned comments, from their own partial index).
+
+Pinned comments (``comments.pins``) come first, in the sort asked for, at the top of
+the first page only; the paged order leaves them out, so no cursor shows one twice.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from service.data import Comment, Page, Rating
-from service.data.bounds import MAX_ID
+from service.data.bounds import MAX_ID, PINS_MAX
+from service.data.models import PINNED
 from service.extensions import db
+from service.ratings import reviews
 from service.rules.errors import DomainError
 
 VISIBLE = ("approved", "deleted")
@@ -111,7 +117,8 @@ def read_thread(
     parent_id: int | None = None,
     viewer: str | None = None,
 ) -> Thread:
-    """A page of top-level comments (or of one comment's replies), replies nested."""
+    """A page of top-level comments (or of one comment's replies), replies nested; the
+    first page of top-level comments starts with the pinned ones."""
     if cursor:
         decode_cursor(sort, cursor)  # a bad cursor is refused even on an empty page
     if page is None:
@@ -121,19 +128,40 @@ def read_thread(
         _visible_to(viewer),
         Comment.parent_id.is_(None) if parent_id is None else Comment.parent_id == parent_id,
     )
+    if parent_id is None:
+        query = query.where(Comment.pinned.is_(False))  # shown above the first page instead
     rows = list(db.session.scalars(_ordered(query, sort, cursor).limit(limit + 1)))
     next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     nodes = [Node(c) for c in rows[:limit]]
+    if parent_id is None and not cursor:
+        nodes = [Node(c) for c in _pinned(page, sort, viewer)] + nodes
     _attach_replies(page, nodes, viewer)
     nodes = [n for n in nodes if _shown(n)]
     attach_ratings(nodes)
     return Thread(nodes, next_cursor)
 
 
+def _pinned(page: Page, sort: str, viewer: str | None) -> list[Comment]:
+    """The page's pinned top-level comments shown to this viewer, in the sort's order.
+
+    Read by their partial index alone (``page_id = ? AND pinned``: a page has at most
+    ``PINS_MAX``), then chosen and ordered here as ``_visible_to`` and ``_ordered`` would:
+    with those terms in SQL the planners prefer a thread index and read every top-level
+    comment of the page."""
+    rows = db.session.scalars(sa.select(Comment).where(Comment.page_id == page.id, PINNED))
+    shown = [c for c in rows if c.parent_id is None and _sees(c, viewer)]
+    if sort == "top":
+        shown.sort(key=lambda c: (-c.likes, c.created, c.id))
+    else:
+        shown.sort(key=lambda c: (c.created, c.id), reverse=sort == "newest")
+    return shown[:PINS_MAX]
+
+
 def single(comment: Comment) -> Node:
-    """One comment on its own (a PATCH answer), with its review rating."""
+    """One comment on its own (a PATCH answer), with its review rating (counted, or waiting
+    with the review for moderation)."""
     node = Node(comment)
-    attach_ratings([node])
+    node.rating = reviews.review_value(comment)
     return node
 
 
@@ -164,6 +192,13 @@ def _visible_to(viewer: str | None) -> sa.ColumnElement[bool]:
     if viewer is None:
         return visible
     return sa.or_(visible, sa.and_(Comment.shadow.is_(True), Comment.visitor == viewer))
+
+
+def _sees(comment: Comment, viewer: str | None) -> bool:
+    """``_visible_to`` for one loaded comment."""
+    if comment.status in VISIBLE:
+        return True
+    return viewer is not None and comment.shadow and comment.visitor == viewer
 
 
 def hides_from_others(page: Page | None, viewer: str) -> bool:

@@ -52,6 +52,7 @@ Parley.define("live", (P) => {
     old.replaceWith(fresh);
     if (at) at.after(form);
     P.decorate(ctx, 1);
+    closed(ctx, content);
     // As many pages of each "more" link as the reader opened, asked for past
     // the browser's cache too.
     const opened = {};
@@ -71,6 +72,22 @@ Parley.define("live", (P) => {
     if (same(target && target.id)) same(target.id).classList.add("parley-target");
     if (same(inView && top < innerHeight && inView.id)) scrollBy(0, same(inView.id).getBoundingClientRect().top - top);
     return 1;
+  }
+
+  // A page closed meanwhile (by a moderator, or its closing time passed): the
+  // notice takes the form's place, and the skip link to it goes. A form the
+  // reader has typed into stays, above the notice (the service refuses it).
+  function closed(ctx, content) {
+    const notice = content.querySelector(".parley-closed");
+    const form = ctx.form;
+    if (!notice || !form || ctx.root.querySelector(".parley-closed")) return;
+    ctx.home.append(notice);
+    const skip = ctx.root.querySelector(".parley-skip");
+    if (skip) skip.remove();
+    if (!form.elements.text.value) {
+      form.remove();
+      ctx.form = 0;
+    }
   }
 
   // The score box: replaced, then the reader's own vote shown over it again;

@@ -15,7 +15,7 @@
  * cookies. Iframe mode: the placeholder gets the standalone page, which loads
  * this same file and enhances itself (see `framed`). Code not every page
  * needs comes in chunks loaded on first use (`need`): live updates are
- * embed-live.js.
+ * embed-live.js, the report form embed-report.js.
  *
  * Nothing typed by people is ever inserted as HTML: dynamic UI is built with
  * createElement/textContent; only the service's own sanitised fragments and
@@ -33,7 +33,7 @@
   const CSS = "__PARLEY_CSS_URL__".replace(/^_.*/, BASE + "/static/widget.css");
   // Code not every page needs, loaded on first use (see `need`): the server
   // puts each chunk's versioned URL here (/embed/NAME.HASH.js).
-  const CHUNKS = { live: "__PARLEY_CHUNK_live__" };
+  const CHUNKS = { live: "__PARLEY_CHUNK_live__", report: "__PARLEY_CHUNK_report__" };
 
   /* ----------------------------------------------------------- strings */
 
@@ -613,6 +613,8 @@
     },
     // The skip link: in a shadow root "#reply" cannot be followed.
     skip: (ctx) => ctx.form.elements.text.focus(),
+    // A comment's Report link: its form comes with embed-report.js.
+    report: (ctx, article, el) => need("report").then((open) => open(ctx, article, el), () => flash(actionsOf(article), ctx.T.net, true)),
   };
 
   // Wire a mounted widget (a shadow root's box, or the framed page's <main>).
@@ -742,7 +744,7 @@
       },
     }));
   }));
-  const INTERNALS = { query, fragment, decorate, more, jsonld, showYours };
+  const INTERNALS = { query, fragment, decorate, more, jsonld, showYours, h, flash, message, asVisitor, actionsOf };
 
   // Live updates: every `every` seconds (data-live; at least 5, default 10;
   // "off" or 0: none) the widget's public fragments are asked for again, past

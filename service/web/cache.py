@@ -14,6 +14,10 @@ and templates, the public URL and the settings that shape answers, so a new rele
 another configuration never serves what an older one stored. Each answer is stored in its
 br and gzip forms, compressed once: about 10 KB for a 100-comment thread.
 
+A page's closing time passes without a write: the stamp also holds where each page stands
+with it (``data.stamps``), so the key changes when it passes, and answers made in its last
+minute are marked to be revalidated every time (``REVALIDATE``), so no copy outlives it.
+
 Answers that depend on the visitor never go through here as shared answers: ``personal``
 gives such a caller the public body with ``Cache-Control: private, no-store`` and no
 ``ETag``.
@@ -34,7 +38,7 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from flask_caching import Cache
 
-from service.data import versions
+from service.data import stamps, versions
 from service.data.bounds import LANGUAGE_MAX, LANGUAGE_PATTERN
 from service.rules import visitors
 from service.sites.lookup import get_site
@@ -48,6 +52,10 @@ cache = Cache()
 MAX_AGE = 10  # seconds a browser or proxy may reuse an answer without asking
 STALE = 30  # and serve it stale while it asks again in the background
 PUBLIC = f"public, max-age={MAX_AGE}, stale-while-revalidate={STALE}"
+# A page whose comments close within stamps.CLOSING_SOON seconds: its answers are kept, but
+# never reused without asking, so none outlives the closing time (docs/decisions.md).
+REVALIDATE = "public, max-age=0, must-revalidate"
+assert MAX_AGE + STALE < stamps.CLOSING_SOON
 PRIVATE = "private, no-store"
 ROOT = Path(__file__).resolve().parents[2]
 # The settings that shape public answers besides the stored rows.
@@ -114,6 +122,7 @@ def _key(kind: str, stamp: versions.Stamp, params: Iterable[Any]) -> str:
     namespace = current_app.extensions["parley_cache"]["namespace"]
     parts = [namespace, kind, f"{stamp.site_id}.{stamp.site_version}"]
     parts += [repr(page) for page in stamp.pages]  # (key, (id, version) or None)
+    parts.append(repr(stamp.closing))  # closing times pass without a write
     parts += [repr(value) for value in params]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
@@ -200,7 +209,8 @@ class PublicRead:
         else:
             response = _answer(_fetch(self.key, render))
         response.set_etag(self.etag, weak=True)
-        response.headers["Cache-Control"] = PUBLIC
+        closing = stamps.CLOSING in self.stamp.closing
+        response.headers["Cache-Control"] = REVALIDATE if closing else PUBLIC
         # A 304 carries what the 200 would: one Vary for every size of answer.
         for header in ("Accept-Encoding", *self.vary):
             add_vary(response, header)

@@ -10,7 +10,8 @@ versions (one small indexed query, ``service.data.versions``) and, while they ar
 same, gets the kept answer, or 304 when it holds the answer's ``ETag``, without a request
 context, a session or a view. Any write in between has replaced a version, so the request
 goes on to Flask, whose answer replaces the kept one: what every worker serves is never
-older than the last write.
+older than the last write. The stamp also holds each page's closing phase (``data.stamps``):
+an answer made while a page was open is not replayed once its closing time has passed.
 
 Nothing here parses or checks a request: only answers Flask made for the very same method,
 path, query and headers are replayed, so every check, default and error stays in the views.
