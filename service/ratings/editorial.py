@@ -1,5 +1,6 @@
 """Editorial scores: the owner's own scores for a page ("IMDB 5.9/10"), shown beside the
-visitors' rating and never mixed into it.
+visitors' rating and never mixed into it, and the scale of their "Final Summary" box
+(``summary.box_scale``), which the owner chooses where the scores' scales differ.
 
 ``clean_score`` is the one rule for a score, whether it comes from the admin form (text)
 or the command line (numbers); ``service.sites.settings`` audits every change.
@@ -42,6 +43,26 @@ def _number(value: Any) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
+def scales_message() -> Any:
+    """The message for a scale not in the list, for a score's and the Final Summary's."""
+    first = ", ".join(map(str, EDITORIAL_SCALES[:-1]))
+    return _l("The scale is %(first)s or %(last)s.", first=first, last=EDITORIAL_SCALES[-1])
+
+
+def clean_box_scale(value: Any, errors: dict[str, Any]) -> int | None:
+    """The Final Summary's scale as the owner chose it for a page whose scores are on
+    different scales: one of ``EDITORIAL_SCALES``, or None for automatic ("", "auto", 0:
+    the largest of the scores' scales); anything else puts a message in
+    ``errors["editorial_scale"]``."""
+    text = "?" if isinstance(value, bool) else str(value).strip().lower()
+    if text in ("", "0", "auto", "automatic"):
+        return None
+    if text.isascii() and text.isdigit() and int(text) in EDITORIAL_SCALES:
+        return int(text)
+    errors["editorial_scale"] = scales_message()
+    return None
+
+
 def clean_score(label: str, score: Any, scale: Any, url: str | None) -> Score:
     """Check an editorial score; raises ValidationError with a message per field."""
     errors: dict[str, str] = {}
@@ -51,9 +72,7 @@ def clean_score(label: str, score: Any, scale: Any, url: str | None) -> Score:
     whole = str(scale).strip() if isinstance(scale, int | str) else ""
     chosen = int(whole) if whole.isdigit() and int(whole) in EDITORIAL_SCALES else 0
     if not chosen:
-        first = ", ".join(map(str, EDITORIAL_SCALES[:-1]))
-        last = EDITORIAL_SCALES[-1]
-        errors["scale"] = _l("The scale is %(first)s or %(last)s.", first=first, last=last)
+        errors["scale"] = scales_message()
     number = _number(score)
     if number is None or not 0 <= number <= (chosen or max(EDITORIAL_SCALES)):
         errors["score"] = (
