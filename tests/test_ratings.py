@@ -51,7 +51,8 @@ def test_an_unrated_page_has_an_empty_summary(client):
         "average": None,
         "histogram": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0},
         "yours": None,
-        "editorial": {"items": [], "average": None},
+        "yours_pending": None,
+        "editorial": {"items": [], "scale": None, "average": None},
         "closed": False,
     }
 
@@ -370,11 +371,12 @@ def test_editorial_scores_are_shown_beside_the_users_rating(runner, client, visi
         {"label": "IMDB", "score": 5.9, "scale": 10, "url": None},
         {"label": "MyAnimeList", "score": 6.2, "scale": 10, "url": "https://example.org/mal"},
     ]
-    assert got["editorial"]["average"] == 3.0  # (5.9 + 6.2) / 2 on a 5-point site
+    # (5.9 + 6.2) / 2 on the scores' own scale, not the 5-point site's (halves up: 6.05)
+    assert (got["editorial"]["scale"], got["editorial"]["average"]) == (10, 6.1)
     assert got["average"] == 1.0 and got["count"] == 1  # never mixed in
 
 
-def test_editorial_average_is_on_the_site_scale(app, runner, client):
+def test_editorial_average_on_a_ten_point_site(app, runner, client):
     set_site(app, rating_scale=10)
     runner.invoke(args=["page", "score", "default", PAGE, "IMDB", "5.9"])
     runner.invoke(args=["page", "score", "default", PAGE, "MyAnimeList", "6.2"])

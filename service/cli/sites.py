@@ -3,7 +3,7 @@
 
 Every command checks its values with the same rules as the admin views
 (``sites.settings``, ``comments.moderation``, ``comments.blocklist``) and is audited the
-same way, with no moderator.
+same way, with no moderator and "[cli]" in the detail.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from service.database import writing
 from service.extensions import db
 from service.ratings import summary
 from service.rules.errors import DomainError
-from service.sites import settings
+from service.sites import audit, settings
 from service.sites.lookup import find_page, get_site
 
 site_cli = AppGroup("site", help="Add, list and change sites.")
@@ -51,8 +51,9 @@ def _refused(error: DomainError) -> click.ClickException:
 
 @contextmanager
 def _change() -> Iterator[None]:
-    """A write transaction: committed when the block ends, refused with the rules' words."""
-    with writing():
+    """A write transaction, audited as the command line's: committed when the block ends,
+    refused with the rules' words."""
+    with writing(), audit.acting(audit.CLI):
         try:
             yield
         except DomainError as error:
@@ -180,7 +181,7 @@ def page_show(site_key: str, page_key: str) -> None:
     for item in shown["editorial"]["items"]:
         click.echo(f"  {item['label']}: {item['score']:g}/{item['scale']} {item['url'] or ''}")
     if shown["editorial"]["average"] is not None:
-        click.echo(f"  editorial average: {shown['editorial']['average']}/{site.rating_scale}")
+        click.echo("  editorial average: {average}/{scale}".format(**shown["editorial"]))
 
 
 @page_cli.command("set")
@@ -193,6 +194,7 @@ def page_show(site_key: str, page_key: str) -> None:
 @click.option(
     "--comments/--no-comments", "comments_open", default=None, help="Open or close comments."
 )
+@click.option("--summary-scale", type=click.Choice([*map(str, EDITORIAL_SCALES), "auto"]))
 def page_set(
     site_key: str,
     page_key: str,
@@ -201,8 +203,9 @@ def page_set(
     schema_type: str | None,
     ratings_open: bool | None,
     comments_open: bool | None,
+    summary_scale: str | None,
 ) -> None:
-    """Set a page's title, URL, schema.org type, or open or close its ratings and comments."""
+    """Set a page's title, URL, schema.org type, summary scale; open or close ratings, comments."""
     with _change():
         changes = settings.PageChanges(
             title=title,
@@ -210,6 +213,7 @@ def page_set(
             schema_type=schema_type,
             ratings_closed=None if ratings_open is None else not ratings_open,
             comments_closed=None if comments_open is None else not comments_open,
+            editorial_scale=summary_scale,
         )
         page = _page(site_key, page_key)
         settings.change_page(None, page, changes)
@@ -252,7 +256,7 @@ def page_unscore(site_key: str, page_key: str, label: str) -> None:
 @click.argument("action", type=click.Choice(tuple(CLI_ACTIONS)))
 def comment_moderate(comment_id: int, action: str) -> None:
     """Approve, hold, mark as spam, delete or restore a comment; counts and ratings follow."""
-    with writing():
+    with writing(), audit.acting(audit.CLI):
         if db.session.get(Comment, comment_id) is None:
             raise click.ClickException(f"No comment {comment_id}.")
         moderation.apply(None, [comment_id], CLI_ACTIONS[action], None)

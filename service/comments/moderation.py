@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from service.comments import reports
 from service.comments.posting import post_comment
 from service.comments.status import set_status
 from service.data import Comment, Moderator, Page, utcnow
@@ -51,6 +52,8 @@ def apply(
         set_status(comment, status)
         if status == "approved":
             comment.pending_reason = None
+        if status != "pending":
+            reports.settle(comment)  # decided: readers' reports of it are dealt with
         audit.record(
             moderator,
             comment.page.site_id,

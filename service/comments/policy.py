@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from service.comments import bans
+from service.comments import bans, closing
 from service.comments.blocklist import blocked_word
 from service.data import Comment, Page, Site, VisitorProof
 from service.extensions import db
@@ -90,7 +90,7 @@ def decide(
 ) -> Decision:
     """The status of a new comment; raises for a banned author, a link flood, or a post
     without a token where the site refuses those."""
-    if page is not None and page.comments_closed:
+    if closing.is_closed(page):  # by hand, or its closing time has passed
         raise DomainError("comments_closed", _l("Comments are closed on this page."))
     rule = tokenless_posts(site) if tokenless else "policy"
     if rule == "refuse":

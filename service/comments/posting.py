@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import make_transient_to_detached
 
-from service.comments import policy
+from service.comments import closing, policy
 from service.comments.retries import (
     duplicate_of,
     edit_token_hash,
@@ -211,9 +211,11 @@ def store_post(prepared: Prepared) -> Posted:
             "remote_addr": prepared.address or None,
             "notify": data.notify,
             "by_moderator": moderator is not None,
+            "pinned": False,
         },
         prepared.kept,
     )
+    closing.on_comment(prepared.site, page, comment.created)  # a page's first: its time
     if comment.status == "approved":
         count(page, +1)
     if data.rating is not None and prepared.visitor is not None:

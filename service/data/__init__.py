@@ -16,6 +16,7 @@ from service.data.models import (
     Site,
     utcnow,
 )
+from service.data.reports import Report
 
 __all__ = [
     "Address",
@@ -33,6 +34,7 @@ __all__ = [
     "Page",
     "PrivacyRequest",
     "Rating",
+    "Report",
     "Role",
     "Site",
     "VisitorProof",

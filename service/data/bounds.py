@@ -30,6 +30,7 @@ RETURN_PATH_MAX = 512  # where a form sends its reader back to
 PASSWORD_MIN = 10
 PASSWORD_MAX = 512
 API_TOKEN_LABEL_MAX = 80  # what an owner calls an API token
+REPORT_REASON_MAX = 500  # a reader's reason for reporting a comment (moderators only)
 
 # --- numbers ------------------------------------------------------------------------------
 MAX_ID = 2**31 - 1  # ids a client may name (body, path, query): never an overflow
@@ -41,6 +42,10 @@ COUNT_GET_PAGES = 20  # page ids per cacheable GET /api/v1/counts (more: the POS
 COUNT_GET_URL_MAX = 4000  # bytes of its path and query (gunicorn refuses lines over 4094)
 PAGE_SIZE_MAX = 100  # comments per thread read
 FEED_SIZE = 50  # entries of an Atom feed of comments
+PINS_MAX = 3  # pinned comments per page, shown first
+CLOSE_AFTER_DAYS_MAX = 3650  # comments close by themselves this many days after the first
+REPORT_THRESHOLD_MAX = 100  # readers' reports that put a published comment back in the queue
+REPORT_THRESHOLD_DEFAULT = 3
 
 # --- closed sets --------------------------------------------------------------------------
 STATUSES = ("pending", "approved", "spam", "deleted")

@@ -1,7 +1,6 @@
 """Sites, pages, comments, votes, likes and editorial scores: the models every read touches.
 
-The database enforces what it can: keys, uniqueness, ranges.
-"""
+The database enforces what it can: keys, uniqueness, ranges."""
 
 from __future__ import annotations
 
@@ -56,6 +55,7 @@ class Site(db.Model):  # type: ignore[name-defined]
             sql_in("tokenless_posts", tuple(TOKENLESS_POSTS)), name="tokenless_posts"
         ),
         sa.CheckConstraint(sql_in("erasure", tuple(ERASURE_MODES)), name="erasure"),
+        sa.CheckConstraint("close_after_days >= 1 AND report_threshold >= 1", name="threads"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +77,8 @@ class Site(db.Model):  # type: ignore[name-defined]
     erasure: Mapped[str] = mapped_column(
         sa.String(16), default="anonymize", server_default="anonymize"
     )
+    close_after_days: Mapped[int | None] = mapped_column()  # after a page's first comment
+    report_threshold: Mapped[int] = mapped_column(default=3, server_default="3")  # to the queue
     created: Mapped[datetime] = mapped_column(default=utcnow)
     # Replaced by every settings change: part of every cached answer's key for its pages.
     version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
@@ -99,6 +101,8 @@ class Page(db.Model):  # type: ignore[name-defined]
         sa.UniqueConstraint("site_id", "key", name="page_site_key"),
         sa.CheckConstraint("comment_count >= 0", name="comment_count"),
         sa.CheckConstraint("rating_count >= 0 AND rating_sum >= 0", name="rating_totals"),
+        sa.CheckConstraint("close_after_days >= 0", name="close_after_days"),
+        sa.CheckConstraint(sql_in("editorial_scale", EDITORIAL_SCALES), name="editorial_scale"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,9 +127,11 @@ class Page(db.Model):  # type: ignore[name-defined]
     h10: Mapped[int] = mapped_column(default=0, server_default="0")
     ratings_closed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     comments_closed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    comments_close_at: Mapped[datetime | None] = mapped_column()  # ``comments.closing``
+    close_after_days: Mapped[int | None] = mapped_column()  # None: the site's; 0: never
+    editorial_scale: Mapped[int | None] = mapped_column()  # Final Summary's; mixed scales
     created: Mapped[datetime] = mapped_column(default=utcnow)
-    # Replaced in the transaction of every write that changes what readers see of the page
-    # (``service.data.versions``): cached answers are keyed by it.
+    # Replaced by every write changing what readers see (``data.versions``): keys the cache.
     version: Mapped[int] = mapped_column(sa.BigInteger, default=new_version, server_default="0")
 
     site: Mapped[Site] = relationship(back_populates="pages")
@@ -138,7 +144,7 @@ class Page(db.Model):  # type: ignore[name-defined]
         return {str(v): int(getattr(self, f"h{v}")) for v in range(1, scale + 1)}
 
 
-TOP_LEVEL = sa.text("parent_id IS NULL")
+TOP_LEVEL, PINNED = sa.text("parent_id IS NULL"), sa.text("pinned")
 
 
 class Comment(db.Model):  # type: ignore[name-defined]
@@ -165,6 +171,7 @@ class Comment(db.Model):  # type: ignore[name-defined]
         sa.Index("comment_root", "root_id", "status"),
         sa.Index("comment_queue", "status", "created", "id"),
         sa.Index("comment_email_status", "email_index", "status", "created", "id"),
+        sa.Index("comment_pinned", "page_id", sqlite_where=PINNED, postgresql_where=PINNED),
         # Never reuse a deleted comment's id: a stale reply or permalink must not
         # land on a stranger's newer comment.
         {"sqlite_autoincrement": True},
@@ -198,18 +205,25 @@ class Comment(db.Model):  # type: ignore[name-defined]
     by_moderator: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # A shadow-banned author's comment: their own answers say published, nobody sees it.
     shadow: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    pinned: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # shown first
 
     page: Mapped[Page] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
 
 
 class Rating(db.Model):  # type: ignore[name-defined]
-    """One visitor's vote on one page; a review's rating links its comment."""
+    """One visitor's vote on one page; a review's rating links its comment.
+
+    ``value`` is the vote and counts while ``counted``; a review waiting for moderation
+    keeps its rating aside (``pending_value``, ``pending_comment_id``) until it is approved,
+    so the earlier vote counts meanwhile. A row holding only a pending rating has
+    ``counted`` false, no ``comment_id``, and ``value`` equal to the pending one."""
 
     __tablename__ = "rating"
     __table_args__ = (
         sa.UniqueConstraint("page_id", "visitor", name="rating_page_visitor"),
         sa.CheckConstraint("value BETWEEN 1 AND 10", name="value"),
+        sa.CheckConstraint("pending_value BETWEEN 1 AND 10", name="pending_value"),
         sa.Index("rating_visitor", "visitor"),
     )
 
@@ -222,6 +236,11 @@ class Rating(db.Model):  # type: ignore[name-defined]
         sa.ForeignKey("comment.id", ondelete="SET NULL"), unique=True
     )
     counted: Mapped[bool] = mapped_column(default=True)
+    # A review waiting for moderation: its rating, which becomes the vote once approved.
+    pending_value: Mapped[int | None] = mapped_column()
+    pending_comment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comment.id", ondelete="SET NULL"), unique=True
+    )
     remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
     created: Mapped[datetime] = mapped_column(default=utcnow)
     updated: Mapped[datetime] = mapped_column(default=utcnow)

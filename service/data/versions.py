@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +26,7 @@ from flask import current_app
 from service.data.accounts import Ban, BlockedWord
 from service.data.mail import Webhook
 from service.data.models import Page, Site, new_version
+from service.data.stamps import Stamp, stamp_of
 from service.extensions import db
 
 
@@ -68,19 +68,6 @@ def bump_site(site_id: int) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """The versions a public answer about some pages of a site depends on.
-
-    ``pages`` holds, for each page key asked for, in order, the page's id and version, or
-    None where nobody wrote on that page yet.
-    """
-
-    site_id: int
-    site_version: int
-    pages: tuple[tuple[str, tuple[int, int] | None], ...]
-
-
 _SITE = Site.__table__
 _PAGE = Page.__table__
 
@@ -91,7 +78,14 @@ def _stamp_sql(dialect: sa.Dialect, count: int) -> tuple[str, tuple[str, ...] | 
     text and, for a positional parameter style, the order of its parameters."""
     keys: list[sa.BindParameter[str]] = [sa.bindparam(f"key_{n}") for n in range(count)]
     statement = (
-        sa.select(_SITE.c.id, _SITE.c.version, _PAGE.c.key, _PAGE.c.id, _PAGE.c.version)
+        sa.select(
+            _SITE.c.id,
+            _SITE.c.version,
+            _PAGE.c.key,
+            _PAGE.c.id,
+            _PAGE.c.version,
+            _PAGE.c.comments_close_at,
+        )
         .select_from(_SITE)
         .outerjoin(
             _PAGE,
@@ -136,8 +130,8 @@ def _read(engine: sa.Engine, sql: str, params: dict[str, Any] | tuple[Any, ...])
 
 
 def stamp(site_key: str, page_keys: Sequence[str]) -> Stamp | None:
-    """The versions of a site and of some of its pages, in one indexed query; None when
-    there is no such site.
+    """The versions of a site and of some of its pages, and where each page stands with its
+    closing time (``stamps``), in one indexed query; None when there is no such site.
 
     Every public read asks this first, so it skips the ORM and SQLAlchemy's execution
     layer: the statement is compiled once per number of pages and runs on a pooled
@@ -194,11 +188,7 @@ def stamp_in_session(site_key: str, page_keys: Sequence[str]) -> Stamp | None:
     sql, order = _stamp_sql(connection.dialect, len(keys))
     named: dict[str, Any] = {"site": site_key, **{f"key_{n}": key for n, key in enumerate(keys)}}
     params = tuple(named[name] for name in order) if order is not None else named
-    rows = connection.exec_driver_sql(sql, params).all()
-    if not rows:
-        return None
-    found = {key: (ident, version) for _, _, key, ident, version in rows if key is not None}
-    return Stamp(rows[0][0], rows[0][1], tuple((key, found.get(key)) for key in page_keys))
+    return stamp_of(connection.exec_driver_sql(sql, params).all(), page_keys)
 
 
 def stamp_on(engine: sa.Engine, site_key: str, page_keys: Sequence[str]) -> Stamp | None:
@@ -213,10 +203,7 @@ def stamp_on(engine: sa.Engine, site_key: str, page_keys: Sequence[str]) -> Stam
     sql, order = _stamp_sql(engine.dialect, len(keys))
     named: dict[str, Any] = {"site": site_key, **{f"key_{n}": key for n, key in enumerate(keys)}}
     rows = _read(engine, sql, tuple(named[name] for name in order) if order is not None else named)
-    if not rows:
-        return None
-    found = {key: (ident, version) for _, _, key, ident, version in rows if key is not None}
-    return Stamp(rows[0][0], rows[0][1], tuple((key, found.get(key)) for key in page_keys))
+    return stamp_of(rows, page_keys)
 
 
 # --- What a process keeps of a site's rules ---------------------------------------------

@@ -147,9 +147,8 @@ def _queue(
         subject = str(subject)
         text = render_template(f"email/{name}.txt", **context)
         html = render_template(f"email/{name}.html", subject=subject, **context)
-    queue.queue_mail(
-        recipient=recipient, subject=subject, text=text, html=html, headers=headers, ref=ref
-    )
+    mail: dict[str, Any] = {"subject": subject, "text": text, "html": html, "headers": headers}
+    queue.queue_mail(recipient=recipient, ref=ref, site_id=context["site"].id, **mail)
 
 
 def _page_title(page: Page) -> str:

@@ -6,7 +6,8 @@
   deletion goes (a placeholder only where replies hang from it). Status changes go
   through ``comments.status.set_status``, so counts and versions follow.
 - The votes and likes of every visitor key that posted as the address (a review's rating
-  among them) go, through ``ratings.votes`` and ``comments.likes``: aggregates follow.
+  among them) go, through ``ratings.votes`` and ``comments.likes``: aggregates follow; so do
+  their reports of comments (``comments.reports``).
 - Reply mail ends: the address's mail row and its proven visitor keys are deleted, and
   (the commenter's own erasure) the outbox's mail to the address, sent or not.
 - Every page touched gets a new version: cached answers change at once.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from service.comments import likes
+from service.comments import likes, reports
 from service.comments.status import set_status
 from service.data import Address, Comment, OutboxMessage, Page, Rating, VisitorProof, utcnow
 from service.data.versions import bump_pages
@@ -108,6 +109,7 @@ def erase(scope: Scope) -> Erased:
             votes.retract(page, visitor, commit=False)
             dropped += 1
     liked = likes.forget_visitors(visitors, scope.site_ids)
+    reports.forget_visitors(visitors, scope.site_ids)  # their reasons, never shown publicly
     proofs = sa.delete(VisitorProof).where(VisitorProof.email_index == scope.email_index)
     if scope.site_ids is not None:
         proofs = proofs.where(VisitorProof.visitor.in_(sorted(visitors)))

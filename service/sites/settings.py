@@ -210,6 +210,7 @@ class PageChanges:
     schema_type: str | None = None
     comments_closed: bool | None = None
     ratings_closed: bool | None = None
+    editorial_scale: int | str | None = None  # the Final Summary's; "": automatic
 
 
 def _checked_page(page: Page, changes: PageChanges) -> dict[str, Any]:
@@ -235,6 +236,8 @@ def _checked_page(page: Page, changes: PageChanges) -> dict[str, Any]:
         value = getattr(changes, name)
         if value is not None:
             values[name] = bool(value)
+    if changes.editorial_scale is not None:
+        values["editorial_scale"] = editorial.clean_box_scale(changes.editorial_scale, errors)
     if errors:
         raise ValidationError(errors)
     return values
@@ -244,7 +247,7 @@ def change_page(moderator: Moderator | None, page: Page, changes: PageChanges) -
     """Apply new settings to a page; returns what changed, as audited."""
     changed = audit.changed_fields(page, _checked_page(page, changes))
     if changed:
-        bump_pages(page.id)  # title, URL, type and closed flags all show
+        bump_pages(page.id)  # title, URL, type, closed flags and the summary's scale show
         audit.record(
             moderator, page.site_id, "page settings", f"page {page.key}", "; ".join(changed)
         )

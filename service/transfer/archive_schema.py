@@ -52,6 +52,7 @@ from service.data import (
     Page,
     PrivacyRequest,
     Rating,
+    Report,
     Role,
     Site,
     VisitorProof,
@@ -127,6 +128,7 @@ def _by_email(table: sa.Table) -> Where:
 
 
 _LIKE, _ADDRESS, _PROOF = Like.__table__, Address.__table__, VisitorProof.__table__
+_REPORT = Report.__table__
 
 # In the order a restore writes them (every link points to a row written before).
 SECTIONS: tuple[Section, ...] = (
@@ -138,6 +140,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("comments", _COMMENT, _by_page(_COMMENT)),
     Section("ratings", Rating.__table__, _by_page(Rating.__table__)),
     Section("likes", _LIKE, lambda site_id: _LIKE.c.comment_id.in_(_comments_of(site_id))),
+    Section("reports", _REPORT, lambda site_id: _REPORT.c.comment_id.in_(_comments_of(site_id))),
     Section("bans", _BAN, _by_site(_BAN)),
     Section("blocklist", BlockedWord.__table__, _by_site(BlockedWord.__table__)),
     Section("webhooks", Webhook.__table__, _by_site(Webhook.__table__)),

@@ -135,6 +135,9 @@ def _per_address_and_key(action: str, address_setting: str, key_setting: str) ->
 # budget per client address and one per visitor key.
 vote_limit = _per_address_and_key("vote", "PARLEY_VOTE_LIMIT", "PARLEY_VISITOR_VOTE_LIMIT")
 like_limit = _per_address_and_key("like", "PARLEY_LIKE_LIMIT", "PARLEY_VISITOR_LIKE_LIMIT")
+# Readers' reports of comments, API and standalone page: budgets of their own, as large as
+# the likes' (each visitor's report of a comment counts once, whatever it sends).
+report_limit = _per_address_and_key("report", "PARLEY_LIKE_LIMIT", "PARLEY_VISITOR_LIKE_LIMIT")
 
 
 class LoginThrottle:

@@ -35,6 +35,7 @@ def public_comment(node: Node) -> dict[str, Any]:
         "rating": None if deleted else node.rating,
         "deleted": deleted,
         "moderator": comment.by_moderator,
+        "pinned": comment.pinned,
         "replies": [public_comment(r) for r in node.replies],
         "more_replies": node.more_replies,
         "replies_cursor": node.replies_cursor,

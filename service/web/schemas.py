@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import CoreSchema as Core
 from pydantic_core import PydanticCustomError, core_schema
 
+from service.comments import reports
 from service.config import DEFAULTS
 from service.data import bounds
 from service.data.bounds import (
@@ -245,7 +246,9 @@ PARENT_IS = (
 )
 RATING_IS = (
     "Makes the comment a review: its rating of the page becomes the visitor's one rating "
-    "there (replacing an earlier vote), counted while the comment is published. Needs the "
+    "there (replacing an earlier vote), counted while the comment is published. While the "
+    "comment waits for moderation the earlier vote keeps counting and the rating waits "
+    "beside it (`yours_pending` of GET /api/v1/ratings); spam or deletion drops it. Needs the "
     f"`{VISITOR}` header (400 `visitor_required` without it). {WHOLE} from 1 to {SCALE}, "
     "else 422; 403 `ratings_closed` where the page takes no votes."
 )
@@ -329,6 +332,28 @@ class NewComment(Body):
     def as_input(self) -> CommentInput:
         """What the domain posts."""
         return CommentInput(**dict(self))
+
+
+REASON_IS = (
+    "Why the comment should be looked at, for the site's moderators only (never shown "
+    f"publicly): plain text, at most {bounds.REPORT_REASON_MAX} characters once hidden and "
+    "control characters are removed and whitespace is collapsed to single spaces; empty is "
+    "allowed."
+)
+
+
+class ReportBody(Body):
+    """A reader's report of a comment."""
+
+    missing_is_null: ClassVar[bool] = True  # `reason` says it is required
+
+    reason: Annotated[
+        str,
+        FieldRule(
+            reports.clean_reason,
+            of("string", REASON_IS, maxLength=bounds.REPORT_REASON_MAX),
+        ),
+    ]
 
 
 # Characters Python's str.split()/str.strip() treat as whitespace: the service trims them.
@@ -645,6 +670,10 @@ class Comment(AnswerBody):
         description="The author's rating of the page when the comment is a review."
     )
     moderator: bool = Field(description="Posted by one of the site's moderators.")
+    pinned: bool = Field(
+        description="Pinned by a moderator: shown first, at the top of the thread's first page "
+        f"only (at most {bounds.PINS_MAX} per page), and not again on later pages."
+    )
     deleted: bool = Field(
         description="A deleted comment stays, emptied, only while replies hang from it."
     )
@@ -750,13 +779,33 @@ class EditorialScore(AnswerBody):
     )
 
 
+def _box_rules() -> Json:
+    """The Final Summary's average is on its scale."""
+    return {
+        "allOf": [
+            {
+                "if": {"properties": {"scale": {"const": scale}}},
+                "then": {"properties": {"average": {"maximum": scale}}},
+            }
+            for scale in EDITORIAL_SCALES
+        ]
+    }
+
+
 class Editorial(AnswerBody):
     """The owner's own scores: shown beside the visitors' rating, never mixed into it."""
 
+    model_config = ConfigDict(json_schema_extra=_box_rules())
+
     items: list[EditorialScore]
-    average: Annotated[float, Field(ge=0, le=TOP)] | None = Field(
-        description="Their average normalised to the site's scale, one decimal; null without "
-        "scores."
+    scale: Annotated[int, Field(json_schema_extra={"enum": list(EDITORIAL_SCALES)})] | None = Field(
+        description="The Final Summary's scale: the scores' own when they share one; where "
+        "they differ, the one the site's owner chose for the page, else the largest of "
+        "theirs. Null without scores."
+    )
+    average: Annotated[float, Field(ge=0, le=max(EDITORIAL_SCALES))] | None = Field(
+        description="The mean of the scores normalised to `scale`, one decimal, halves "
+        "rounded up; null without scores."
     )
 
 
@@ -772,7 +821,7 @@ def _scale_rules() -> Json:
                         | {"maxProperties": scale},
                         "average": {"maximum": scale},
                         "yours": {"maximum": scale},
-                        "editorial": {"properties": {"average": {"maximum": scale}}},
+                        "yours_pending": {"maximum": scale},
                     }
                 },
             }
@@ -809,7 +858,13 @@ class RatingSummary(AnswerBody):
     ]
     yours: Annotated[int, Field(ge=1, le=TOP)] | None = Field(
         description=f"The vote of the visitor whose key came in `{VISITOR}`; null without a "
-        "key or a vote."
+        "key or a vote. While their review waits for moderation this stays their earlier "
+        "vote (null without one), which keeps counting."
+    )
+    yours_pending: Annotated[int, Field(ge=1, le=TOP)] | None = Field(
+        description="The rating of this visitor's review waiting for moderation: approved, "
+        "it becomes their vote (`yours`); marked spam or deleted, it is dropped and `yours` "
+        "stays. Null without a key or such a review."
     )
     editorial: Editorial
     closed: bool = Field(description="The page takes no more votes (PUT is 403).")
@@ -818,6 +873,12 @@ class RatingSummary(AnswerBody):
 class LikeState(AnswerBody):
     likes: Count = Field(description="The comment's likes now.")
     liked: bool = Field(description="Whether this visitor likes it now.")
+
+
+class Reported(AnswerBody):
+    reported: Literal[True] = Field(
+        description="The report is recorded (a repeat by the same visitor changes nothing)."
+    )
 
 
 class Likes(AnswerBody):

@@ -214,6 +214,7 @@ ADMIN_PAGES = [
     ("imports", "/admin/imports"),
     ("export", "/admin/export"),
     ("commenters' data", "/admin/privacy"),
+    ("outbox", "/admin/outbox"),
 ]
 
 
@@ -248,3 +249,34 @@ def test_an_admin_form_shown_again_with_errors_passes_axe(contexts, service, own
     expect(page.locator("#origins")).to_have_attribute("aria-invalid", "true")
     check(page, "admin settings with errors")
     browsing.assert_clean()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_site_and_invitation_forms_pass_axe(contexts, service, owner, theme):
+    """A site refused on the sites page, the moderators page showing a new invitation link,
+    and the link's own page for the invitee, with its errors too."""
+    browsing = contexts(f"invitation {theme}", color_scheme=theme)
+    page = browsing.new_page()
+    log_in(page, service, owner["email"])
+    page.goto(f"{service.origin}/admin/sites")
+    page.get_by_label("Key").fill("Not a key!")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add the site").click()
+    expect(page.locator("#key")).to_be_focused()
+    check(page, f"admin sites with a refused new site ({theme})")
+    page.goto(f"{service.origin}/admin/moderators")
+    page.get_by_label("Email address").fill(f"invitee-{secrets.token_hex(3)}@example.org")
+    page.get_by_role("button", name="Invite", exact=True).click()
+    link = page.locator("#invitation-link")
+    expect(link).to_be_visible()
+    check(page, f"admin moderators with a new invitation ({theme})")
+    invited = contexts(f"invitee {theme}", color_scheme=theme)
+    invitee = invited.new_page()
+    invitee.goto(link.input_value())
+    check(invitee, f"the invitation page ({theme})")
+    with invitee.expect_navigation():
+        invitee.get_by_role("button", name="Create my account").click()
+    expect(invitee.locator("#password")).to_be_focused()
+    check(invitee, f"the invitation page with errors ({theme})")
+    browsing.assert_clean()
+    invited.assert_clean()

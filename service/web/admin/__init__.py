@@ -25,9 +25,13 @@ from service.web.admin import (  # noqa: E402,F401
     comments,
     export,
     imports,
+    invitations,
     lists,
+    outbox,
     privacy,
     queue,
     settings,
+    sites,
+    threads,
     tokens,
 )

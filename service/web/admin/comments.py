@@ -21,7 +21,7 @@ from service.data import Comment, Page
 from service.data.bounds import BAN_KINDS, MAX_ID
 from service.database import writing
 from service.extensions import db
-from service.ratings.votes import review_rating
+from service.ratings.votes import review_value
 from service.rules.errors import ValidationError
 from service.sites import accounts
 from service.web.admin import bp
@@ -50,14 +50,13 @@ def _render_comment(
     status: int = 200,
 ) -> tuple[str, int]:
     site = comment.page.site
-    review = review_rating(comment)
     html = render_template(
         "admin/comment.html",
         c=comment,
         site=site,
         email=email_of(comment),
         history=author_history(comment),
-        review=review.value if review else None,
+        review=review_value(comment),
         bans=bans.of_author(comment),
         is_owner=accounts.role_on(g.moderator, site) == "owner",
         errors=errors or {},

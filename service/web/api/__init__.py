@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from service.web.api import comments, meta, privacy, votes  # noqa: E402,F401  (routes on bp)
+from service.web.api import comments, meta, privacy, reports, votes  # noqa: E402,F401  (routes on bp)

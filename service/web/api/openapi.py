@@ -92,11 +92,15 @@ DESCRIPTION = f"""\
 Comments, ratings and likes for any web page. Every call names a site and a page with the
 query parameters `site` (default `default`) and `page` (the page id the embed gives).
 
-Votes, likes and reviews need a visitor key: get one from `POST /api/v1/visitors?site=`,
-keep it, and send it in the `{VISITOR}` header (missing: 400 `visitor_required`; not a key
-this service issued, or another site's: 403 `bad_visitor`). Answers that depend on the key
-are never cached. Issuing keys, votes and likes are rate-limited per client address, votes
-and likes per key too.
+Votes, likes, reviews and reports need a visitor key: get one from
+`POST /api/v1/visitors?site=`, keep it, and send it in the `{VISITOR}` header (missing: 400
+`visitor_required`; not a key this service issued, or another site's: 403 `bad_visitor`).
+Answers that depend on the key are never cached. Issuing keys, votes, likes and reports are
+rate-limited per client address, votes, likes and reports per key too.
+
+A thread's first page starts with its pinned comments (`pinned`: true), which later pages
+leave out. A page closed to comments (by a moderator, or some days after its first comment)
+refuses new ones with 403 `comments_closed`.
 
 Bodies are JSON objects (`Content-Type: application/json`); unknown fields are refused.
 Every error is JSON, `{{"error": {{"code", "message", "fields"}}}}`, with 400 (malformed, or

@@ -9,5 +9,6 @@ from service.web.widgets import (  # noqa: E402,F401  (routes on bp)
     assets,
     fragments,
     pages,
+    reports,
     strings,
 )

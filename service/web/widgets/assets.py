@@ -30,7 +30,7 @@ CSS_PLACEHOLDER = "__PARLEY_CSS_URL__"
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The loader's chunks: service/static/embed-NAME.min.js (built by `make embed` from
 # embed-NAME.js), named in the loader by a placeholder the server replaces with its URL.
-CHUNKS = ("live",)
+CHUNKS = ("live", "report")
 CHUNK_PLACEHOLDER = "__PARLEY_CHUNK_{}__"
 
 

@@ -7,7 +7,7 @@ import zlib
 
 from flask import Response, render_template, request
 
-from service.comments import threads
+from service.comments import closing, threads
 from service.data import Site
 from service.data.bounds import MAX_ID
 from service.ratings import summary
@@ -24,7 +24,10 @@ def thread_context(site: Site, key: str) -> dict[str, object]:
     """A page of the thread: the first, or the one ``cursor`` names, or one comment's replies.
 
     ``parent`` and ``cursor`` come from the "more replies" and "more comments" links,
-    which work with and without JavaScript.
+    which work with and without JavaScript. ``closed``: the page takes no comments now (by
+    hand, or its closing time has passed), so a notice stands where the form was; the
+    cache keys of public answers hold where the page stands with its closing time
+    (``data.stamps``), so no answer rendered open is served once it is closed.
     """
     page = find_page(site, key)
     parent = validation.query_int("parent", request.args.get("parent"), 0, 0, MAX_ID)
@@ -38,6 +41,7 @@ def thread_context(site: Site, key: str) -> dict[str, object]:
         "next_cursor": thread.next_cursor,
         "parent_id": parent or None,
         "continued": bool(cursor or parent),
+        "closed": closing.is_closed(page),
     }
 
 
@@ -54,6 +58,10 @@ def rating_context(site: Site, key: str, visitor: str | None = None) -> dict[str
 def star_id(value: str) -> str:
     """A short id that keeps two score boxes on one page from sharing input ids."""
     return format(zlib.crc32(value.encode()), "08x")
+
+
+# An average as a row of stars, each "full", "half" or "empty" (the score box's).
+bp.add_app_template_filter(summary.star_row, "star_row")
 
 
 def _no_flashes(*_args: object, **_kwargs: object) -> list[object]:

@@ -39,7 +39,7 @@ from service.web.widgets.forms import CommentForm
 from service.web.widgets.fragments import rating_context, thread_context
 
 
-def _cookie_key(site: Site) -> tuple[str, str] | None:
+def cookie_key(site: Site) -> tuple[str, str] | None:
     """The standalone page's visitor key for the site and its hash, from its first-party
     cookie: the site's own, else the one from before keys named their site (None if absent,
     forged or another site's)."""
@@ -56,32 +56,27 @@ def _cookie_key(site: Site) -> tuple[str, str] | None:
 
 def _cookie_visitor(site: Site) -> str | None:
     """The standalone page's visitor on the site (None without a usable cookie)."""
-    found = _cookie_key(site)
+    found = cookie_key(site)
     return found[1] if found else None
 
 
-def _keeps_its_key() -> bool:
+def keeps_its_key() -> bool:
     """Whether a rating form post comes with a usable key (else it gets one: that spends
     the address's budget for issuing keys, the API's too)."""
     try:
         site, _ = site_and_page()
     except DomainError:
         return True  # refused before anything is issued
-    return _cookie_key(site) is not None
+    return cookie_key(site) is not None
 
 
 @bp.post("/thread/rate")
-@visitor_issue_limit(exempt_when=_keeps_its_key)
+@visitor_issue_limit(exempt_when=keeps_its_key)
 @vote_limit
 def thread_rate() -> BaseResponse:
     """The no-JS rating form: the visitor key lives in a first-party cookie, one per site."""
     site, key = site_and_page()
-    found = _cookie_key(site)
-    if found is None:
-        raw_key = visitors.issue_key(site.id)
-        visitor = visitors.visitor_hash(raw_key, site.id)
-    else:
-        raw_key, visitor = found
+    raw_key, visitor = cookie_key(site) or new_key(site)
     back = safe_return(request.form.get("return_to"))
     target = (back or url_for(".thread_page", site=site.key, page=key)).split("#")[0] + "#rating"
     try:
@@ -103,7 +98,17 @@ def thread_rate() -> BaseResponse:
     except DomainError as error:
         db.session.rollback()
         flash(str(error.first_message()), "rating-error")
-    response = redirect(target, code=303)
+    return remember_key(redirect(target, code=303), site, raw_key)
+
+
+def new_key(site: Site) -> tuple[str, str]:
+    """A new visitor key for the site and its hash (the caller spent the issuing budget)."""
+    raw_key = visitors.issue_key(site.id)
+    return raw_key, visitors.visitor_hash(raw_key, site.id)
+
+
+def remember_key(response: BaseResponse, site: Site, raw_key: str) -> BaseResponse:
+    """The standalone page keeps its visitor key for the site in a first-party cookie."""
     response.set_cookie(
         visitors.cookie_name(site.key),
         raw_key,
@@ -124,7 +129,7 @@ def thread_page() -> BaseResponse:
     form = CommentForm()
     status = 200
     if form.validate_on_submit():
-        found = _cookie_key(site)  # a rater's key proves a retry and earns trust, as in the API
+        found = cookie_key(site)  # a rater's key proves a retry and earns trust, as in the API
         try:
             posted = submit_comment(
                 site, key, form.as_input(), visitor_key=found[0] if found else None
@@ -149,10 +154,12 @@ def thread_page() -> BaseResponse:
     reply_to = request.args.get("reply", "")
     if reply_to.isascii() and reply_to.isdigit() and len(reply_to) <= 10:
         form.parent.data = reply_to
+    report_to = request.args.get("report", "")[:10]
     html = render_template(
         "pages/thread.html",
         form=form,
         reply_to=form.parent.data or "",
+        report_to=report_to if report_to.isascii() and report_to.isdigit() else "",
         rate_action=url_for(".thread_rate", site=site.key, page=key),
         frame=request.args.get("frame") == "1",
         parent_origin=parent if parent in allowed_origins(site, service_origin()) else None,

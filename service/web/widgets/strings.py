@@ -36,6 +36,9 @@ MESSAGES = {
     "yours": _l("Your rating: %(value)s"),
     "retract": _l("Remove my rating"),
     "frame": _l("Comments"),
+    "why": _l("Why should the moderators look at it? Only they see this."),
+    "report": _l("Send report"),
+    "reported": _l("Thank you. The moderators will look at it."),
 }
 # The fragments' own count message (templates/widget/_thread.html), with "%(num)d" kept.
 COUNT = ("%(num)d comment", "%(num)d comments")
