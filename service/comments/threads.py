@@ -82,7 +82,7 @@ def decode_cursor(sort: str, cursor: str) -> tuple[datetime, int, int]:
         raise DomainError(
             "invalid_query",
             _l("The cursor is not valid."),
-            {"cursor": "Use the 'next' value of a previous answer."},
+            {"cursor": _l("Use the 'next' value of a previous answer.")},
         ) from None
 
 

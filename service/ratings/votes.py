@@ -236,7 +236,9 @@ def sync_review(comment: Comment, *, removed: bool = False) -> None:
 def set_scale(site: Site, scale: int, *, rescale: bool = False) -> None:
     """Change a site's scale: refused once votes exist, unless every vote is rescaled."""
     if scale not in RATING_SCALES:
-        raise ValidationError({"rating_scale": f"The scale is one of {RATING_SCALES}."})
+        raise ValidationError(
+            {"rating_scale": _l("One of: %(kinds)s.", kinds=", ".join(map(str, RATING_SCALES)))}
+        )
     if scale == site.rating_scale:
         return
     votes = db.session.scalar(
