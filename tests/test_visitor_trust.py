@@ -426,3 +426,32 @@ def test_a_confirmation_link_from_before_confirms_the_address_only(
     with app.app_context():
         assert db.session.scalars(sa.select(Address.confirmed)).one() is not None
         assert db.session.scalars(sa.select(VisitorProof)).all() == []
+
+
+def subject_of_last(mailbox: Mailbox) -> str:
+    return str(mailbox.messages[-1]["Subject"])
+
+
+def test_the_confirmation_sent_at_once_speaks_the_posters_language(
+    app: Flask, client: FlaskClient, first_time: None, mailbox: Mailbox
+) -> None:
+    """The mail a post causes at once answers that post's request: its ``lang``, then its
+    ``Accept-Language``, then the site's setting (API.md: mail honours Accept-Language)."""
+    approve(app, send(client, visitor_key(client), text="Trusted once."))
+    german = client.post(
+        f"/api/v1/comments?page={PAGE}",
+        json=comment_body(text="Neues Gerät.", notify=True),
+        headers={VISITOR: visitor_key(client), "Accept-Language": "de-DE,de;q=0.9"},
+    )
+    assert status(german) == "pending"
+    assert send_outbox(app).sent == 1
+    assert "Benachrichtigungen über Antworten bestätigen" in subject_of_last(mailbox)
+    set_site(app, language="es")
+    arabic = client.post(
+        f"/api/v1/comments?page={PAGE}&lang=ar",
+        json=comment_body(text="جهاز جديد.", notify=True, email="other@example.org"),
+        headers={VISITOR: visitor_key(client), "Accept-Language": "de"},
+    )
+    assert status(arabic) == "pending"
+    assert send_outbox(app).sent == 1
+    assert "أكّد إشعارات الردود" in subject_of_last(mailbox)

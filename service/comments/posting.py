@@ -69,6 +69,7 @@ class Prepared:
     moderator: Moderator | None
     edit_token: str | None
     kept: Kept | None = None  # import mode: service.comments.importing
+    language: str | None = None  # the poster's, for the mail their post causes at once
 
 
 def post_comment(
@@ -221,7 +222,7 @@ def store_post(prepared: Prepared) -> Posted:
     if data.rating is not None and prepared.visitor is not None:
         votes.attach_review(page, comment, prepared.visitor, data.rating)
     if not comment.shadow and prepared.kept is None:
-        events.comment_posted(comment, confirm_now=decision.untrusted)
+        events.comment_posted(comment, confirm_now=decision.untrusted, language=prepared.language)
     return Posted(comment, token, rating=data.rating)
 
 

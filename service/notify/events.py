@@ -31,12 +31,15 @@ log = logging.getLogger(__name__)
 EXCERPT_MAX = 2000
 
 
-def comment_posted(comment: Comment, *, confirm_now: bool = False) -> None:
+def comment_posted(
+    comment: Comment, *, confirm_now: bool = False, language: str | None = None
+) -> None:
     """Queue the mail and webhook calls a new comment causes (caller commits).
 
     ``confirm_now``: the comment is held only because its author is not trusted yet; if it
     asked for reply mail with a visitor key, the confirmation mail goes at once, so the
-    author can prove the address is theirs (``links.confirm``) without waiting.
+    author can prove the address is theirs (``links.confirm``) without waiting, in the
+    poster's ``language`` (their request's), else the site's.
 
     Most comments cause nothing: ``_may_queue`` says so from the comment, the site and one
     small read, and then no savepoint is opened.
@@ -52,7 +55,7 @@ def comment_posted(comment: Comment, *, confirm_now: bool = False) -> None:
     except Exception:  # as in _safely: a notification must never cost the post
         log.exception("notifications for comment %s could not be queued", comment.id)
         return
-    _safely(partial(_posted, confirm_now=confirm_now), comment)
+    _safely(partial(_posted, confirm_now=confirm_now, language=language), comment)
 
 
 def _may_queue(comment: Comment, confirm_now: bool) -> bool:
@@ -98,13 +101,13 @@ def _safely(action: Callable[[Comment], None], comment: Comment) -> None:
         log.exception("notifications for comment %s could not be queued", comment.id)
 
 
-def _posted(comment: Comment, confirm_now: bool = False) -> None:
+def _posted(comment: Comment, confirm_now: bool = False, language: str | None = None) -> None:
     site = comment.page.site
     _call_webhooks(comment)
     if comment.status == "pending" and site.notify_moderators:
         _tell_moderators(comment, site)
     if comment.status == "pending" and confirm_now and comment.visitor and _opted_in(comment):
-        _subscribe(comment, site)
+        _subscribe(comment, site, language)
     if comment.status == "approved":
         _on_publish(comment, site)
 
@@ -141,9 +144,9 @@ def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
 def _queue(
     name: str, recipient: str, subject: Any, ref: str, headers: dict[str, str], **context: Any
 ) -> None:
-    """Render templates/email/NAME.txt and .html and queue them for one recipient, in the
-    site's language (mail has no request to take one from), the lazy ``subject`` too."""
-    with force_locale(languages.resolve(context["site"].language)):
+    """Render templates/email/NAME.txt and .html and queue them for one recipient, in
+    ``language`` (the request's that causes it), else the site's, the lazy ``subject`` too."""
+    with force_locale(languages.resolve(context.pop("language", None), context["site"].language)):
         subject = str(subject)
         text = render_template(f"email/{name}.txt", **context)
         html = render_template(f"email/{name}.html", subject=subject, **context)
@@ -220,7 +223,7 @@ def _unsubscribe_headers(address: Address) -> dict[str, str]:
     }
 
 
-def _subscribe(comment: Comment, site: Site) -> None:
+def _subscribe(comment: Comment, site: Site, language: str | None = None) -> None:
     """Opt in to replies: an address gets one confirmation mail per interval while it is
     unconfirmed, or while the comment's visitor key has not proven it controls it (the
     link in the mail proves it: ``links.confirm``)."""
@@ -245,6 +248,7 @@ def _subscribe(comment: Comment, site: Site) -> None:
         confirm_url=links.confirmation_link(address, comment),
         unsubscribe_url=links.unsubscribe_link(address),
         days=max(1, int(setting("PARLEY_MAIL_LINK_MAX_AGE")) // 86400),
+        language=language,
     )
 
 

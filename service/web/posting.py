@@ -13,6 +13,7 @@ checked.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import request
@@ -22,6 +23,7 @@ from service.data import ApiToken, Site
 from service.database import commit_keeping_loaded, writing
 from service.rules import spam, visitors
 from service.sites import tokens
+from service.web.i18n import asker_language
 from service.web.requests import service_origin, stored_address
 from service.web.schemas import NewComment, validated
 
@@ -78,6 +80,7 @@ def submit_comment(
         edit_token=edit_token,
         tokenless=tokenless,
     )
+    prepared = replace(prepared, language=asker_language(site.language))  # mail it causes now
     with writing():
         posted = store_post(prepared)
         if token is not None:
