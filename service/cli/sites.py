@@ -42,7 +42,7 @@ blocklist_cli = AppGroup("blocklist", help="Words that send a comment to the que
 CLI_ACTIONS = {**{action: action for action in moderation.ACTIONS}, "pending": "hold"}
 
 
-def _refused(error: DomainError) -> click.ClickException:
+def refused(error: DomainError) -> click.ClickException:
     if error.fields:
         detail = "; ".join(f"{name}: {message}" for name, message in error.fields.items())
         return click.ClickException(detail)
@@ -50,7 +50,7 @@ def _refused(error: DomainError) -> click.ClickException:
 
 
 @contextmanager
-def _change() -> Iterator[None]:
+def change() -> Iterator[None]:
     """A write transaction, audited as the command line's: committed when the block ends,
     refused with the rules' words."""
     with writing(), audit.acting(audit.CLI):
@@ -58,22 +58,22 @@ def _change() -> Iterator[None]:
             yield
         except DomainError as error:
             db.session.rollback()
-            raise _refused(error) from None
+            raise refused(error) from None
         except BaseException:
             db.session.rollback()
             raise
         db.session.commit()
 
 
-def _site(key: str) -> Site:
+def site_named(key: str) -> Site:
     try:
         return get_site(key)
     except DomainError as error:
-        raise _refused(error) from None
+        raise refused(error) from None
 
 
 def _page(site_key: str, page_key: str) -> Page:
-    return settings.page_for(None, _site(site_key), page_key)
+    return settings.page_for(None, site_named(site_key), page_key)
 
 
 policies = click.Choice(tuple(MODERATION_POLICIES))
@@ -97,7 +97,7 @@ def site_add(
     key: str, name: str, origins: tuple[str, ...], moderation: str | None, scale: str
 ) -> None:
     """Add a site with a key (used as data-site in the embed)."""
-    with _change():
+    with change():
         changes = settings.SiteChanges(
             name=name, origins=list(origins), moderation=moderation, rating_scale=int(scale)
         )
@@ -139,8 +139,8 @@ def site_set(
     tokenless_posts: str | None,
 ) -> None:
     """Change a site's settings."""
-    with _change():
-        site = _site(key)
+    with change():
+        site = site_named(key)
         origins = None
         if add_origin or remove_origin:
             removed = {value.strip().rstrip("/").lower() for value in remove_origin}
@@ -167,7 +167,7 @@ def site_set(
 @click.argument("page_key")
 def page_show(site_key: str, page_key: str) -> None:
     """Show a page's settings, counts and editorial scores."""
-    site = _site(site_key)
+    site = site_named(site_key)
     page = find_page(site, page_key)
     if page is None:
         raise click.ClickException(f"No page {page_key!r} on site {site_key!r}.")
@@ -206,7 +206,7 @@ def page_set(
     summary_scale: str | None,
 ) -> None:
     """Set a page's title, URL, schema.org type, summary scale; open or close ratings, comments."""
-    with _change():
+    with change():
         changes = settings.PageChanges(
             title=title,
             url=url,
@@ -237,7 +237,7 @@ def page_score(
     site_key: str, page_key: str, label: str, score: str, scale: str, url: str | None
 ) -> None:
     """Add or change an editorial score, e.g. `page score default /movie IMDB 5.9`."""
-    with _change():
+    with change():
         settings.set_score(None, _page(site_key, page_key), label, score, scale, url)
 
 
@@ -247,7 +247,7 @@ def page_score(
 @click.argument("label")
 def page_unscore(site_key: str, page_key: str, label: str) -> None:
     """Remove an editorial score."""
-    with _change():
+    with change():
         settings.remove_score(None, _page(site_key, page_key), label)
 
 
@@ -269,7 +269,7 @@ def comment_moderate(comment_id: int, action: str) -> None:
 @click.argument("site_key", metavar="SITE")
 def blocklist_list(site_key: str) -> None:
     """List a site's blocked words."""
-    for entry in blocklist.words(_site(site_key)):
+    for entry in blocklist.words(site_named(site_key)):
         click.echo(entry.word)
 
 
@@ -278,8 +278,8 @@ def blocklist_list(site_key: str) -> None:
 @click.argument("word")
 def blocklist_add(site_key: str, word: str) -> None:
     """Hold comments with this word or phrase for review."""
-    with _change():
-        entry = blocklist.block(None, _site(site_key), word)
+    with change():
+        entry = blocklist.block(None, site_named(site_key), word)
     click.echo(f"Comments with {entry.word!r} now wait for review on {site_key}.")
 
 
@@ -288,8 +288,8 @@ def blocklist_add(site_key: str, word: str) -> None:
 @click.argument("word")
 def blocklist_remove(site_key: str, word: str) -> None:
     """Take a word or phrase off the list."""
-    with _change():
-        site = _site(site_key)
+    with change():
+        site = site_named(site_key)
         entry = blocklist.find(site, word)
         if entry is None:
             raise click.ClickException(f"{word!r} is not on the list of {site_key}.")

@@ -7,51 +7,18 @@ with no moderator.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
 
-from service.cli.sites import comment_cli, page_cli, site_cli
+from service.cli.sites import change, comment_cli, page_cli, site_cli, site_named
 from service.comments import closing, pins
-from service.data import Comment, Page, Site
+from service.data import Comment, Page
 from service.data.bounds import REPORT_THRESHOLD_MAX
-from service.database import writing
 from service.extensions import db
-from service.rules.errors import DomainError
-from service.sites import audit
-from service.sites.lookup import find_page, get_site
-
-
-def _refused(error: DomainError) -> click.ClickException:
-    return click.ClickException(error.first_message())
-
-
-@contextmanager
-def _change() -> Iterator[None]:
-    """A write transaction, audited as the command line's: committed when the block ends,
-    refused with the rules' words."""
-    with writing(), audit.acting(audit.CLI):
-        try:
-            yield
-        except DomainError as error:
-            db.session.rollback()
-            raise _refused(error) from None
-        except BaseException:
-            db.session.rollback()
-            raise
-        db.session.commit()
-
-
-def _site(key: str) -> Site:
-    try:
-        return get_site(key)
-    except DomainError as error:
-        raise _refused(error) from None
+from service.sites.lookup import find_page
 
 
 def _page(site_key: str, page_key: str) -> Page:
-    page = find_page(_site(site_key), page_key)
+    page = find_page(site_named(site_key), page_key)
     if page is None:
         raise click.ClickException(f"No page {page_key!r} on site {site_key!r}.")
     return page
@@ -79,8 +46,8 @@ def _state(page: Page) -> str:
 )
 def site_threads(site_key: str, close_after: str | None, report_threshold: int | None) -> None:
     """Show or set a site's thread rules; every page's closing time follows a new delay."""
-    with _change():
-        site = _site(site_key)
+    with change():
+        site = site_named(site_key)
         days = False if close_after is None else closing.parse_days(close_after, page=False)
         closing.change_site_rules(
             None, site, close_after_days=days, report_threshold=report_threshold
@@ -97,7 +64,7 @@ def site_threads(site_key: str, close_after: str | None, report_threshold: int |
 @click.argument("page_key", metavar="PAGE")
 def page_close(site_key: str, page_key: str) -> None:
     """Close a page's comments (the thread stays, the form gives way to a notice)."""
-    with _change():
+    with change():
         page = _page(site_key, page_key)
         closing.close(None, page)
     click.echo(f"{page.key}: {_state(page)}")
@@ -108,7 +75,7 @@ def page_close(site_key: str, page_key: str) -> None:
 @click.argument("page_key", metavar="PAGE")
 def page_reopen(site_key: str, page_key: str) -> None:
     """Open a page's comments again; one closed by its time then never closes by itself."""
-    with _change():
+    with change():
         page = _page(site_key, page_key)
         closing.reopen(None, page)
     click.echo(f"{page.key}: {_state(page)}")
@@ -120,7 +87,7 @@ def page_reopen(site_key: str, page_key: str) -> None:
 @click.argument("days", metavar="DAYS|never|site")
 def page_close_after(site_key: str, page_key: str, days: str) -> None:
     """A page's own closing delay: days after its first comment, never, or the site's."""
-    with _change():
+    with change():
         page = _page(site_key, page_key)
         wanted = None if days.strip().lower() == "site" else closing.parse_days(days, page=True)
         if wanted is None and days.strip().lower() != "site":
@@ -130,7 +97,7 @@ def page_close_after(site_key: str, page_key: str, days: str) -> None:
 
 
 def _pin(comment_id: int, pinned: bool) -> None:
-    with _change():
+    with change():
         comment = db.session.get(Comment, comment_id)
         if comment is None:
             raise click.ClickException(f"No comment {comment_id}.")

@@ -30,7 +30,8 @@ from service.web.admin.forms import ActionForm
 from service.web.i18n import label
 
 
-def _my_comment(comment_id: int) -> Comment:
+def my_comment(comment_id: int) -> Comment:
+    """A comment on one of the moderator's sites (404 otherwise)."""
     comment = None
     if comment_id <= MAX_ID:
         comment = db.session.scalar(
@@ -89,13 +90,13 @@ def _act(
 @bp.get("/comments/<int:comment_id>")
 @login_required
 def comment_detail(comment_id: int) -> tuple[str, int]:
-    return _render_comment(_my_comment(comment_id))
+    return _render_comment(my_comment(comment_id))
 
 
 @bp.post("/comments/<int:comment_id>/moderate")
 @login_required
 def comment_moderate(comment_id: int) -> BaseResponse:
-    comment = _my_comment(comment_id)
+    comment = my_comment(comment_id)
     action = request.form.get("action", "")
     if action not in moderation.ACTIONS:
         flash(_("Choose an action."), "error")
@@ -111,7 +112,7 @@ def comment_moderate(comment_id: int) -> BaseResponse:
 @bp.post("/comments/<int:comment_id>/edit")
 @login_required
 def comment_edit(comment_id: int) -> BaseResponse | tuple[str, int]:
-    comment = _my_comment(comment_id)
+    comment = my_comment(comment_id)
     text = request.form.get("text", "")
 
     def edit() -> tuple[int, str]:
@@ -124,7 +125,7 @@ def comment_edit(comment_id: int) -> BaseResponse | tuple[str, int]:
 @bp.post("/comments/<int:comment_id>/reply")
 @login_required
 def comment_reply(comment_id: int) -> BaseResponse | tuple[str, int]:
-    comment = _my_comment(comment_id)
+    comment = my_comment(comment_id)
     text = request.form.get("text", "")
 
     def reply() -> tuple[int, str]:
@@ -138,7 +139,7 @@ def comment_reply(comment_id: int) -> BaseResponse | tuple[str, int]:
 @bp.post("/comments/<int:comment_id>/ban")
 @login_required
 def comment_ban(comment_id: int) -> BaseResponse | tuple[str, int]:
-    comment = _my_comment(comment_id)
+    comment = my_comment(comment_id)
     kinds = [kind for kind in request.form.getlist("kinds") if kind in BAN_KINDS]
     shadow = request.form.get("shadow") == "1"
     reason = " ".join(request.form.get("reason", "").split())

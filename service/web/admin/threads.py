@@ -12,14 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import flash, g, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.comments import closing, pins, reports
 from service.data import Comment, Page, Report
-from service.data.bounds import MAX_ID
 from service.database import writing
 from service.extensions import db
 from service.rules.errors import ValidationError
@@ -28,20 +26,7 @@ from service.sites import accounts
 from service.sites.lookup import find_page
 from service.web.admin import bp
 from service.web.admin.auth import back, login_required, missing, my_site
-
-
-def _comment(comment_id: int) -> Comment:
-    """A comment on one of the moderator's sites (404 otherwise)."""
-    comment = None
-    if comment_id <= MAX_ID:
-        comment = db.session.scalar(
-            sa.select(Comment)
-            .join(Page, Page.id == Comment.page_id)
-            .where(Comment.id == comment_id, Page.site_id.in_(g.site_ids))
-        )
-    if comment is None:
-        raise missing()
-    return comment
+from service.web.admin.comments import my_comment
 
 
 def _page(key: str, *, owner: bool = False) -> Page:
@@ -76,7 +61,7 @@ def _saved(change: Any) -> bool | None:
 @bp.post("/comments/<int:comment_id>/pin")
 @login_required
 def comment_pin(comment_id: int) -> BaseResponse:
-    comment = _comment(comment_id)
+    comment = my_comment(comment_id)
     pinned = request.form.get("action") == "pin"
     done = _saved(lambda: pins.set_pinned(g.moderator, comment, pinned))
     if done is not None:
